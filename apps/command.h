@@ -1,0 +1,43 @@
+// Subcommand registration. Each apps/<name>.cc declares its own options and
+// registers itself:
+//
+//   static bertkit::cli::Registrar reg({"info", "Summarise a checkpoint", setup_info});
+//
+// where setup_info(CLI::App& sub) adds the options (bound to a struct the
+// function owns, e.g. through a shared_ptr) and returns the action to run once
+// parsing succeeded. The action returns the process exit code.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace bertkit::cli {
+
+using Action = std::function<int()>;
+
+struct Command {
+  std::string name;
+  std::string description;
+  std::function<Action(CLI::App&)> setup;
+  std::string group = "Commands";
+};
+
+std::vector<Command>& registry();
+
+struct Registrar {
+  explicit Registrar(Command c) { registry().push_back(std::move(c)); }
+};
+
+// Build the full parser: `app` gets one subcommand per registered Command.
+// Returns, via `selected`, the action of the subcommand that was parsed.
+// Used by main() and by the parser tests.
+void build_parser(CLI::App& app, std::vector<std::pair<CLI::App*, Action>>& actions);
+
+// Parse argv and run the chosen subcommand, mapping exceptions to exit codes:
+// usage/InputError -> 2, other errors -> 1. Used by main() and tests.
+int run(int argc, const char* const* argv);
+
+}  // namespace bertkit::cli

@@ -1,0 +1,47 @@
+#include "test_util.h"
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+namespace fs = std::filesystem;
+
+namespace bertkit::test {
+
+static std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return (v && *v) ? std::string(v) : fallback;
+}
+
+std::string source_dir() { return env_or("BERTKIT_SOURCE_DIR", "."); }
+std::string shared_dir() { return env_or("BERTKIT_SHARED", source_dir() + "/../shared"); }
+bool shared_required() { return env_or("BERTKIT_REQUIRE_SHARED", "0") == "1"; }
+std::string shared_path(const std::string& rel) { return shared_dir() + "/" + rel; }
+std::string bertkit_binary() { return env_or("BERTKIT_BINARY", "bertkit"); }
+bool path_exists(const std::string& p) { return fs::exists(p); }
+
+std::string make_temp_dir(const std::string& prefix) {
+  std::random_device rd;
+  for (int i = 0; i < 100; ++i) {
+    fs::path p = fs::temp_directory_path() / (prefix + "-" + std::to_string(rd()));
+    if (fs::create_directory(p)) return p.string();
+  }
+  throw std::runtime_error("cannot create a temporary directory");
+}
+
+int run_command(const std::string& cmd, std::string* output) {
+  std::string full = cmd + " 2>&1";
+  FILE* pipe = popen(full.c_str(), "r");
+  if (!pipe) return -1;
+  std::array<char, 4096> buf{};
+  std::string out;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+  int status = pclose(pipe);
+  if (output) *output = out;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace bertkit::test
