@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install every Debian package bertkit needs (only those missing, so a second
+# run needs no network), then configure and build into ./build.
+#   scripts/setup.sh            # install + build
+#   BUILD_DIR=out scripts/setup.sh
+#   CMAKE_ARGS="-DCMAKE_PREFIX_PATH=..." scripts/setup.sh   # e.g. LibTorch from a PyTorch wheel
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  cmake g++ ninja-build ccache pkg-config git
+  libtorch-dev libopenblas0-pthread        # LibTorch 1.13 (CPU); OpenBLAS: without it matmuls run ~50x slower
+  libsentencepiece-dev nlohmann-json3-dev libcli11-dev libgtest-dev libutf8proc-dev zlib1g-dev
+  libmecab-dev mecab-ipadic-utf8           # Japanese word splitter
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+BUILD_DIR=${BUILD_DIR:-build}
+JOBS=${JOBS:-$(nproc)}
+# ccache and precompiled headers: these settings let ccache cache PCH users.
+export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} >/dev/null
+cmake --build "$BUILD_DIR" -j "$JOBS"
+echo "setup: built $BUILD_DIR/bertkit" >&2
