@@ -41,8 +41,8 @@ struct Entity {
   bool operator==(const Entity& o) const;
 };
 // seqeval.metrics.sequence_labeling.get_entities for one sentence (default
-// mode: IOB2/IOBES prefixes, an I- after O or after another type starts an
-// entity, a tag without prefix is a type of its own).
+// mode: IOB2/IOBES prefixes; an I- after O or after another type starts an
+// entity; the first character is the prefix, the type follows the first '-').
 std::vector<Entity> get_entities(const std::vector<std::string>& tags);
 
 struct SeqevalReport {
