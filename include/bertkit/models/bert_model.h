@@ -15,9 +15,22 @@
 
 namespace bertkit {
 
+// How BertSelfAttention computes softmax(QK^T/sqrt(d) + mask) V.
+enum class AttentionKernel {
+  Math,  // explicit matmul/softmax/matmul: the default and the reference (HF "eager")
+  SDPA,  // torch scaled_dot_product_attention (LibTorch >= 2.0; BERTKIT_HAVE_SDPA). Used only
+         // when no attention probabilities are requested; otherwise, and on LibTorch 1.x, Math.
+};
+
 struct ForwardOptions {
   bool output_hidden_states = false;
   bool output_attentions = false;
+  AttentionKernel attention_kernel = AttentionKernel::Math;
+  // Sparse MLM head (BertForMaskedLM, BertForPreTraining): when labels are given,
+  // run the prediction head only on positions whose label != -100. The loss is
+  // the dense one; logits then are [P, V] for those P positions in row-major
+  // (batch, token) order instead of [B, T, V]. Ignored without labels.
+  bool sparse_mlm = false;
 };
 
 // Every output a head can produce; those a head does not produce stay undefined.
@@ -31,6 +44,7 @@ struct ModelOutput {
   std::vector<torch::Tensor> hidden_states;  // num_hidden_layers+1 of [B,T,H], on request
   std::vector<torch::Tensor> attentions;     // num_hidden_layers of [B,NH,T,T], on request
   torch::Tensor mlm_loss, nsp_loss;       // pretraining: the two parts of loss
+  torch::Tensor mlm_positions;            // sparse MLM: [P] flat indices (b*T+t) the logits rows belong to
 };
 
 // The architectures, by HF class name.

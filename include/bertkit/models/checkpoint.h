@@ -1,6 +1,8 @@
 // HF model directories in and out (DESIGN.md decision 2).
 #pragma once
 
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,7 +36,33 @@ SaveDType parse_save_dtype(const std::string& s);  // fp32|fp16|bf16
 
 // Write config.json (with architectures) + model.safetensors atomically.
 // The tied MLM decoder weight is omitted as HF omits it.
+// The whole directory is replaced atomically (core/fs.h write_dir_atomic):
+// `extra_files(tmp_dir)`, when given, writes further files (tokenizer files,
+// optimizer state, trainer_state.json) into the new directory before it is
+// moved into place. Files already in `dir` are not kept.
 void save_pretrained(const BertPreTrainedModel& model, const std::string& dir,
-                     SaveDType dtype = SaveDType::F32);
+                     SaveDType dtype = SaveDType::F32,
+                     const std::function<void(const std::string& tmp_dir)>& extra_files = nullptr);
+
+// The weights a directory holds, by the names in the files (model.safetensors,
+// the shards of model.safetensors.index.json, or pytorch_model.bin), as CPU
+// tensors in their stored dtype. InputError when none is found.
+std::map<std::string, torch::Tensor> read_checkpoint_weights(const std::string& dir,
+                                                             std::string* source = nullptr);
+
+// The one place where legacy names are mapped (DESIGN.md decision 1): maps the
+// names found in a checkpoint onto the model's parameter names. Handles
+// LayerNorm gamma/beta, a missing or extra "bert." prefix, the tied decoder
+// (cls.predictions.decoder.weight dropped when tied, cls.predictions.decoder.bias
+// -> cls.predictions.bias) and HF's position_ids buffer. Returns
+// model name -> checkpoint name; `unexpected` gets the names nothing maps onto.
+std::map<std::string, std::string> map_checkpoint_keys(const std::vector<std::string>& checkpoint_keys,
+                                                       const BertPreTrainedModel& model, LoadReport* report,
+                                                       std::vector<std::string>* unexpected);
+
+// Copy named weights into the model (converting dtype): shape mismatch is an
+// InputError naming the key and both shapes. Fills report (missing/unexpected/renamed).
+void load_weights(const BertPreTrainedModel& model, const std::map<std::string, torch::Tensor>& weights,
+                  const std::string& where, LoadReport* report);
 
 }  // namespace bertkit

@@ -46,6 +46,11 @@ struct BertConfig {
   // Throws InputError naming the key when inconsistent (hidden_size % heads, ...).
   void validate(const std::string& where = "config.json") const;
   int64_t head_dim() const { return hidden_size / num_attention_heads; }
+  // Set num_labels and reset id2label/label2id to LABEL_0..LABEL_{n-1}
+  // (kept when they already have n labels).
+  void set_num_labels(int64_t n);
+  // HF's tie_word_embeddings (kept in `extra`; default true).
+  bool tie_word_embeddings() const;
 };
 
 }  // namespace bertkit

@@ -1,0 +1,113 @@
+// Optimizers with HF / PyTorch semantics, over named parameters.
+//
+// Parameter grouping as HF Trainer: weight decay for every parameter except
+// those whose name ends in "bias" or contains "LayerNorm" (hf_no_decay).
+//
+// AdamW is torch.optim.AdamW (decoupled weight decay, bias correction, eps
+// added outside the square root), computed in the same operation order so that
+// one step matches PyTorch to rounding:
+//   p  <- p * (1 - lr * wd)
+//   m  <- b1 m + (1 - b1) g          v <- b2 v + (1 - b2) g^2
+//   p  <- p - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+//
+// LAMB (You et al. 2019, "Large Batch Optimization for Deep Learning", Alg. 2,
+// with NVIDIA's apex FusedLAMB conventions): per parameter tensor
+//   m, v as Adam (with bias correction, as FusedLAMB's default);
+//   u  <- m_hat / (sqrt(v_hat) + eps) + wd * p
+//   r  <- ||p|| / ||u||  if both norms > 0, else 1        (trust ratio; not clipped)
+//   p  <- p - lr * r * u
+// As apex FusedLAMB (use_nvlamb=False), the trust ratio applies to parameters
+// with weight decay; no-decay parameters (biases, LayerNorm) take the plain
+// Adam-style step (r = 1) unless LambOptions::adapt_no_decay is set (NVLAMB).
+// No gradient pre-normalisation (FusedLAMB's max_grad_norm is left to the
+// trainer's clip_grad_norm).
+//
+// State is exportable as named tensors so a checkpoint resumes bit-exactly:
+// "<param name>.exp_avg", "<param name>.exp_avg_sq" and the scalar "step"
+// (int64, the number of steps taken).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+namespace bertkit {
+
+// HF Trainer's rule: no weight decay for names ending in "bias" or containing "LayerNorm".
+bool hf_no_decay(const std::string& param_name);
+
+struct NamedParam {
+  std::string name;
+  torch::Tensor param;
+  double weight_decay = 0.0;  // this parameter's decay (0 for no-decay names)
+};
+
+// module.named_parameters() (requires_grad only), each with weight_decay or 0
+// as hf_no_decay says.
+std::vector<NamedParam> group_parameters(const torch::nn::Module& module, double weight_decay);
+
+class Optimizer {
+ public:
+  explicit Optimizer(std::vector<NamedParam> params);
+  virtual ~Optimizer() = default;
+  // One update from the parameters' .grad() (parameters without a grad are skipped).
+  virtual void step() = 0;
+  void zero_grad();  // sets grads to undefined (set_to_none, PyTorch's default)
+  void set_lr(double lr) { lr_ = lr; }
+  double lr() const { return lr_; }
+  int64_t step_count() const { return step_; }
+  const std::vector<NamedParam>& params() const { return params_; }
+  // Named state tensors (on the parameters' device; callers move them to CPU to save).
+  virtual std::map<std::string, torch::Tensor> state_dict() const;
+  // Restore state_dict() output; InputError naming the key on a missing key or a
+  // shape mismatch. Tensors are copied to the parameters' device and dtype.
+  virtual void load_state_dict(const std::map<std::string, torch::Tensor>& state);
+
+ protected:
+  std::vector<NamedParam> params_;
+  std::vector<torch::Tensor> exp_avg_, exp_avg_sq_;  // lazily allocated, one per param
+  double lr_ = 1e-3;
+  int64_t step_ = 0;
+  void ensure_state();
+};
+
+struct AdamWOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9, beta2 = 0.999;
+  double eps = 1e-8;
+};
+
+class AdamW : public Optimizer {
+ public:
+  AdamW(std::vector<NamedParam> params, const AdamWOptions& options);
+  void step() override;
+  const AdamWOptions& options() const { return options_; }
+
+ private:
+  AdamWOptions options_;
+};
+
+struct LambOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9, beta2 = 0.999;
+  double eps = 1e-6;
+  bool bias_correction = true;
+  bool adapt_no_decay = false;  // apply the trust ratio to no-decay parameters too (apex use_nvlamb)
+};
+
+class Lamb : public Optimizer {
+ public:
+  Lamb(std::vector<NamedParam> params, const LambOptions& options);
+  void step() override;
+  const LambOptions& options() const { return options_; }
+
+ private:
+  LambOptions options_;
+};
+
+}  // namespace bertkit
