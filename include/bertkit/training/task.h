@@ -67,6 +67,7 @@ struct EvalOptions {
   int64_t max_batches = 0;         // 0: the whole eval set
   std::string predictions_path;    // non-empty: write one JSON object per example (JSONL)
   uint64_t seed = 0;               // for tasks whose eval batches are random (MLM masking)
+  ForwardOptions forward;          // the run's attention kernel / sparse MLM head choice
 };
 
 // Which metric picks the best checkpoint (and drives early stopping).
@@ -97,7 +98,8 @@ class Task {
     return {};
   }
   // The default metric for best-checkpoint selection (overridable in `eval`).
-  virtual MetricSpec default_metric() const { return {"eval_loss", false}; }
+  // (metrics.jsonl and eval logs prefix every metric with "eval_")
+  virtual MetricSpec default_metric() const { return {"loss", false}; }
   // The task's resolved `task` and `data` sections (defaults filled in), saved
   // with the resolved run config. Return nullptr to keep them as given.
   virtual nlohmann::json resolved_task_section() const { return nullptr; }

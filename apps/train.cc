@@ -1,0 +1,64 @@
+// bertkit train: one JSON run config -> a trained model (any registered task).
+#include <iostream>
+#include <memory>
+
+#include "bertkit/core/error.h"
+#include "bertkit/core/json.h"
+#include "bertkit/training/trainer.h"
+#include "command.h"
+
+namespace bertkit::cli {
+namespace {
+
+struct TrainArgs {
+  std::string config;
+  std::vector<std::string> sets;
+  std::string output, device, resume_from;
+  bool resume = false;
+  int64_t stop_after = 0;
+  bool print_config = false;
+};
+
+int run_train(const TrainArgs& a) {
+  std::vector<std::string> sets = a.sets;
+  if (!a.output.empty()) sets.push_back("output.dir=" + a.output);
+  if (!a.device.empty()) sets.push_back("train.device=" + a.device);
+  RunConfig config = RunConfig::load(a.config, sets);
+  if (a.print_config) {
+    std::cout << config.to_json().dump(2) << "\n";
+    return 0;
+  }
+  TrainOptions o;
+  o.resume = a.resume;
+  o.resume_from = a.resume_from;
+  o.stop_after_steps = a.stop_after;
+  Trainer trainer(config, o);
+  TrainResult r = trainer.train();
+  json::Json j = {{"global_step", r.global_step}, {"seconds", r.seconds}, {"tokens_per_second", r.tokens_per_second},
+                  {"skipped_steps", r.skipped_steps}, {"stopped_early", r.stopped_early}, {"interrupted", r.interrupted}};
+  if (!r.step_loss.empty()) j["final_loss"] = r.step_loss.rbegin()->second;
+  if (!r.model_dir.empty()) j["model_dir"] = r.model_dir;
+  if (r.best_metric) j["best_metric"] = *r.best_metric;
+  for (const auto& [k, v] : r.last_eval) j["eval_" + k] = v;
+  std::cout << j.dump() << "\n";
+  return 0;
+}
+
+Action setup(CLI::App& sub) {
+  auto a = std::make_shared<TrainArgs>();
+  sub.add_option("config", a->config, "Run config JSON (configs/*.json)")->required()->check(CLI::ExistingFile);
+  sub.add_option("--set", a->sets, "Override a config key: --set train.learning_rate=3e-5 (repeatable)");
+  sub.add_option("-o,--output", a->output, "Output directory (same as --set output.dir=DIR)");
+  sub.add_option("--device", a->device, "auto, cpu, cuda or cuda:N (same as --set train.device=...)");
+  sub.add_flag("--resume", a->resume, "Continue from the newest checkpoint-* in the output directory");
+  sub.add_option("--resume-from", a->resume_from, "Continue from this checkpoint directory");
+  sub.add_option("--stop-after", a->stop_after,
+                 "Stop (with a checkpoint) after this many optimizer steps in total, as if interrupted; continue with --resume");
+  sub.add_flag("--print-config", a->print_config, "Print the resolved config (defaults filled in) and exit");
+  return [a] { return run_train(*a); };
+}
+
+Registrar reg({"train", "Train (pretrain or fine-tune) a model from a JSON run config", setup});
+
+}  // namespace
+}  // namespace bertkit::cli
