@@ -1,0 +1,220 @@
+// The run config and the trainer: key-path errors, --set, exact resume, outputs.
+#include <filesystem>
+#include <fstream>
+
+#include "bertkit/core/error.h"
+#include "bertkit/core/fs.h"
+#include "bertkit/core/json.h"
+#include "bertkit/data/pretraining.h"
+#include "bertkit/tokenizers/tokenizer.h"
+#include "bertkit/training/run_config.h"
+#include "bertkit/training/tensorboard.h"
+#include "bertkit/training/trainer.h"
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+using namespace bertkit;
+using json::Json;
+
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no InputError)";
+}
+
+Json minimal_config() {
+  return Json::parse(R"({
+    "model": {"config": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+                         "intermediate_size": 64, "max_position_embeddings": 64}},
+    "tokenizer": {"path": "vocab.txt"},
+    "task": {"type": "pretraining"},
+    "data": {"shards": "x"},
+    "train": {"learning_rate": 1e-3, "max_steps": 6, "batch_size": 8},
+    "output": {"dir": "out"}
+  })");
+}
+
+// Shards from the first 150 documents of Alice, seq 32, shared by the trainer tests.
+const std::string& tiny_shards() {
+  static std::string dir;
+  if (!dir.empty()) return dir;
+  dir = test::make_temp_dir("bertkit-shards");
+  auto tok = load_tokenizer(test::shared_path("data/bert-vocab/bert-base-uncased-vocab.txt"));
+  PrepareOptions o;
+  o.inputs = {test::shared_path("data/corpus/gutenberg/pg11.txt")};
+  o.output_dir = dir;
+  o.max_seq_length = 32;
+  o.eval_documents = 10;
+  o.max_documents = 150;
+  o.progress = false;
+  prepare_pretraining_data(o, *tok);
+  return dir;
+}
+
+RunConfig tiny_run(const std::string& out) {
+  Json j = minimal_config();
+  j["tokenizer"]["path"] = test::shared_path("data/bert-vocab/bert-base-uncased-vocab.txt");
+  j["data"]["shards"] = tiny_shards();
+  j["output"]["dir"] = out;
+  j["logging"] = {{"every_steps", 1}, {"progress", false}};
+  j["eval"] = {{"per_epoch", false}, {"at_end", false}};
+  j["checkpoint"] = {{"keep_last", 1}};
+  j["train"]["num_threads"] = 1;
+  return RunConfig::from_json(j);
+}
+
+}  // namespace
+
+TEST(RunConfig, ErrorsNameTheKeyPath) {
+  Json j = minimal_config();
+  j["train"]["learning_rate"] = "abc";
+  EXPECT_EQ(error_of([&] { RunConfig::from_json(j); }), "train.learning_rate: expected a number, got \"abc\"");
+  j = minimal_config();
+  j["train"]["lr"] = 0.1;
+  std::string msg = error_of([&] { RunConfig::from_json(j); });
+  EXPECT_EQ(msg.rfind("train: unknown key \"lr\" (valid keys: ", 0), 0u) << msg;
+  EXPECT_NE(msg.find("learning_rate"), std::string::npos);
+  j = minimal_config();
+  j["train"]["precision"] = "fp8";
+  EXPECT_EQ(error_of([&] { RunConfig::from_json(j); }),
+            "train.precision: expected one of fp32, bf16, fp16, got \"fp8\"");
+  j = minimal_config();
+  j["optimiser"] = {};
+  EXPECT_NE(error_of([&] { RunConfig::from_json(j); }).find("(top level): unknown key \"optimiser\""), std::string::npos);
+  j = minimal_config();
+  j["output"].erase("dir");
+  EXPECT_EQ(error_of([&] { RunConfig::from_json(j); }), "output.dir: required key missing");
+  j = minimal_config();
+  j["train"]["batch_size"] = 0;
+  EXPECT_NE(error_of([&] { RunConfig::from_json(j); }).find("train.batch_size"), std::string::npos);
+}
+
+TEST(RunConfig, SetOverridesAndResolvedRoundTrip) {
+  std::string dir = test::make_temp_dir();
+  json::save_file(dir + "/run.json", minimal_config());
+  RunConfig c = RunConfig::load(dir + "/run.json", {"train.learning_rate=3e-5", "train.optimizer=lamb",
+                                                    "eval.every_steps=50", "task.whole_word_masking=true"});
+  EXPECT_DOUBLE_EQ(c.train.learning_rate, 3e-5);
+  EXPECT_EQ(c.train.optimizer, "lamb");
+  EXPECT_EQ(c.eval.every_steps, 50);
+  EXPECT_EQ(c.task_type, "pretraining");
+  EXPECT_EQ(c.task["whole_word_masking"], true);
+  EXPECT_FALSE(c.task.contains("type"));
+  // The resolved config parses back to the same thing.
+  RunConfig back = RunConfig::from_json(c.to_json());
+  EXPECT_EQ(back.to_json(), c.to_json());
+  // Errors through load name the file too.
+  std::string msg = error_of([&] { RunConfig::load(dir + "/run.json", {"train.max_steps=many"}); });
+  EXPECT_NE(msg.find("expected a number"), std::string::npos) << msg;
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, TaskSectionUnknownKeyNamesPath) {
+  BERTKIT_NEED_SHARED("data/bert-vocab/bert-base-uncased-vocab.txt");
+  BERTKIT_NEED_SHARED("data/corpus/gutenberg/pg11.txt");
+  std::string out = test::make_temp_dir() + "/run";
+  RunConfig c = tiny_run(out);
+  c.task["mlm_prob"] = 0.2;
+  std::string msg = error_of([&] { Trainer t(c); });
+  EXPECT_EQ(msg.rfind("task: unknown key \"mlm_prob\"", 0), 0u) << msg;
+  c = tiny_run(out);
+  c.task_type = "pretrainin";
+  EXPECT_NE(error_of([&] { Trainer t(c); }).find("task.type: unknown task \"pretrainin\""), std::string::npos);
+  c = tiny_run(out);
+  c.train.precision = "fp16";
+  EXPECT_NE(error_of([&] { Trainer t(c); }).find("fp16 needs a CUDA device"), std::string::npos);
+}
+
+TEST(Trainer, ResumeIsBitExact) {
+  BERTKIT_NEED_SHARED("data/bert-vocab/bert-base-uncased-vocab.txt");
+  BERTKIT_NEED_SHARED("data/corpus/gutenberg/pg11.txt");
+  std::string root = test::make_temp_dir();
+  // Uninterrupted: 6 steps (dropout on, warmup + linear decay).
+  RunConfig full = tiny_run(root + "/full");
+  full.train.warmup_steps = 2;
+  full.train.gradient_accumulation_steps = 2;
+  TrainResult a = Trainer(full).train();
+  ASSERT_EQ(a.global_step, 6);
+  // Interrupted after 3 steps, then resumed.
+  RunConfig part = full;
+  part.output.dir = root + "/part";
+  TrainOptions stop;
+  stop.stop_after_steps = 3;
+  TrainResult b1 = Trainer(part, stop).train();
+  EXPECT_TRUE(b1.interrupted);
+  EXPECT_EQ(b1.global_step, 3);
+  EXPECT_FALSE(fs::exists(root + "/part/model"));
+  ASSERT_EQ(list_checkpoints(root + "/part").size(), 1u);
+  TrainOptions resume;
+  resume.resume = true;
+  TrainResult b2 = Trainer(part, resume).train();
+  EXPECT_EQ(b2.global_step, 6);
+  EXPECT_EQ(b2.step_loss.begin()->first, 4);  // nothing replayed
+  for (int step : {4, 5, 6}) {
+    ASSERT_TRUE(b2.step_loss.count(step));
+    EXPECT_EQ(a.step_loss.at(step), b2.step_loss.at(step)) << "step " << step;  // bit for bit
+  }
+  EXPECT_EQ(a.step_loss.at(1), b1.step_loss.at(1));
+  EXPECT_NE(a.step_loss.at(1), a.step_loss.at(6));
+  // The exported weights are identical bytes.
+  EXPECT_EQ(read_file(root + "/full/model/model.safetensors"), read_file(root + "/part/model/model.safetensors"));
+  // metrics.jsonl holds each step once.
+  std::ifstream f(root + "/part/metrics.jsonl");
+  int lines = 0;
+  for (std::string l; std::getline(f, l);) lines += Json::parse(l).contains("loss");
+  EXPECT_EQ(lines, 6);
+  fs::remove_all(root);
+}
+
+TEST(Trainer, OutputsCheckpointsAndTensorBoard) {
+  BERTKIT_NEED_SHARED("data/bert-vocab/bert-base-uncased-vocab.txt");
+  BERTKIT_NEED_SHARED("data/corpus/gutenberg/pg11.txt");
+  std::string root = test::make_temp_dir();
+  RunConfig c = tiny_run(root + "/run");
+  c.checkpoint.every_steps = 2;
+  c.checkpoint.keep_last = 2;
+  c.eval.every_steps = 3;
+  c.eval.max_batches = 2;
+  c.train.optimizer = "lamb";
+  c.train.lr_scheduler = "cosine";
+  TrainResult r = Trainer(c).train();
+  EXPECT_EQ(r.global_step, 6);
+  // keep_last 2 of checkpoint-2, -4, -6.
+  auto cps = list_checkpoints(root + "/run");
+  ASSERT_EQ(cps.size(), 2u);
+  EXPECT_EQ(fs::path(cps[0]).filename(), "checkpoint-4");
+  for (const char* f : {"config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json", "vocab.txt"})
+    EXPECT_TRUE(fs::exists(cps[1] + "/" + f)) << f;
+  auto st = json::load_file(cps[1] + "/trainer_state.json");
+  EXPECT_EQ(st["global_step"], 6);
+  EXPECT_TRUE(st.contains("best_metric"));
+  // Evaluation metrics of the pretraining task.
+  for (const char* k : {"loss", "mlm_loss", "mlm_accuracy", "nsp_accuracy", "perplexity"})
+    EXPECT_TRUE(r.last_eval.count(k)) << k;
+  EXPECT_TRUE(fs::exists(root + "/run/model/config.json"));
+  EXPECT_TRUE(fs::exists(root + "/run/model/vocab.txt"));
+  EXPECT_TRUE(fs::exists(root + "/run/run_config.json"));
+  // The resolved config records the task's defaults.
+  auto resolved = json::load_file(root + "/run/run_config.json");
+  EXPECT_DOUBLE_EQ(resolved["task"]["mlm_probability"].get<double>(), 0.15);
+  // TensorBoard: the loss of every step and the eval scalars.
+  std::string tb;
+  for (auto& e : fs::directory_iterator(root + "/run/tensorboard")) tb = e.path().string();
+  auto events = read_tensorboard_events(tb);
+  int losses = 0, evals = 0;
+  for (const auto& ev : events)
+    for (const auto& [tag, v] : ev.scalars) {
+      losses += tag == "train/loss";
+      evals += tag == "eval/mlm_accuracy";
+    }
+  EXPECT_EQ(losses, 6);
+  EXPECT_EQ(evals, 2);
+  // A second run into the same dir without --resume is refused.
+  EXPECT_NE(error_of([&] { Trainer t(c); }).find("exists and is not empty"), std::string::npos);
+  fs::remove_all(root);
+}
