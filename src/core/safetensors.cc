@@ -132,8 +132,9 @@ std::vector<StTensorInfo> parse_safetensors_header(const std::string& header_jso
                        std::to_string(buffer_size) + " bytes): the file is truncated or corrupt");
     size_t es = st_dtype_size(info.dtype);
     if (numel > std::numeric_limits<uint64_t>::max() / es || numel * es != info.nbytes())
-      throw InputError(tw + ": dtype " + st_dtype_name(info.dtype) + " x shape " + v["shape"].dump() + " = " +
-                       std::to_string(numel) + " x " + std::to_string(es) + " bytes, but data_offsets " +
+      throw InputError(tw + ": dtype " + st_dtype_name(info.dtype) + " x shape " + v["shape"].dump() + " needs " +
+                       std::to_string(numel * es) + " bytes (" + std::to_string(numel) + " x " + std::to_string(es) +
+                       "), but data_offsets " +
                        v["data_offsets"].dump() + " span " + std::to_string(info.nbytes()) + " bytes");
     out.push_back(std::move(info));
   }

@@ -148,11 +148,15 @@ json BertConfig::to_json() const {
   j["hidden_size"] = hidden_size;
   json i2l = json::object();
   for (const auto& [i, l] : id2label) i2l[std::to_string(i)] = l;
+  if (id2label.empty())
+    for (int64_t i = 0; i < num_labels; ++i) i2l[std::to_string(i)] = "LABEL_" + std::to_string(i);
   j["id2label"] = i2l;
   j["initializer_range"] = initializer_range;
   j["intermediate_size"] = intermediate_size;
   json l2i = json::object();
   for (const auto& [l, i] : label2id) l2i[l] = i;
+  if (label2id.empty())
+    for (auto it = i2l.begin(); it != i2l.end(); ++it) l2i[it.value().get<std::string>()] = std::stoll(it.key());
   j["label2id"] = l2i;
   j["layer_norm_eps"] = layer_norm_eps;
   j["max_position_embeddings"] = max_position_embeddings;
@@ -207,7 +211,8 @@ void BertConfig::validate(const std::string& where) const {
     throw InputError(key_where(where, "position_embedding_type") + ": '" + position_embedding_type +
                      "' is not supported (expected \"absolute\" or bertkit's \"sinusoidal\")");
   positive(num_labels, "num_labels");
-  if (static_cast<int64_t>(id2label.size()) != num_labels)
+  // An empty id2label (a config built in code) means HF's LABEL_i defaults.
+  if (!id2label.empty() && static_cast<int64_t>(id2label.size()) != num_labels)
     throw InputError(key_where(where, "id2label") + ": has " + std::to_string(id2label.size()) +
                      " labels but num_labels is " + std::to_string(num_labels));
   for (const auto& [i, l] : id2label)

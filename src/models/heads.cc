@@ -226,6 +226,11 @@ BertPreTrainedModel create_model(Architecture arch, const BertConfig& config) {
   config.validate("config");
   BertConfig c = config;
   c.architectures = {architecture_name(arch)};
+  if (c.id2label.empty()) {  // a config built in code: HF's default LABEL_i names
+    const int64_t n = c.num_labels;
+    c.num_labels = 0;
+    c.set_num_labels(n);
+  }
   BertPreTrainedModel m;
   switch (arch) {
     case Architecture::BertModel: m = std::make_shared<BertModelImpl>(c, true); break;

@@ -32,6 +32,7 @@ void Optimizer::ensure_state() {
   if (exp_avg_.size() == params_.size()) return;
   exp_avg_.clear();
   exp_avg_sq_.clear();
+  param_steps_.assign(params_.size(), 0);
   for (auto& p : params_) {
     exp_avg_.push_back(torch::zeros_like(p.param, torch::MemoryFormat::Preserve));
     exp_avg_sq_.push_back(torch::zeros_like(p.param, torch::MemoryFormat::Preserve));
@@ -44,6 +45,7 @@ std::map<std::string, torch::Tensor> Optimizer::state_dict() const {
   for (size_t i = 0; i < exp_avg_.size(); ++i) {
     out[params_[i].name + ".exp_avg"] = exp_avg_[i].detach();
     out[params_[i].name + ".exp_avg_sq"] = exp_avg_sq_[i].detach();
+    out[params_[i].name + ".step"] = torch::tensor({param_steps_[i]}, torch::kInt64);
   }
   return out;
 }
@@ -58,8 +60,12 @@ void Optimizer::load_state_dict(const std::map<std::string, torch::Tensor>& stat
   if (step.numel() != 1) throw InputError("optimizer state: key 'step' must hold one number");
   int64_t new_step = step.to(torch::kInt64).reshape({-1})[0].item<int64_t>();
   std::vector<torch::Tensor> m, v;
+  std::vector<int64_t> steps;
   if (new_step > 0) {
     for (const auto& p : params_) {
+      const auto& ps = get(p.name + ".step");
+      if (ps.numel() != 1) throw InputError("optimizer state: key '" + p.name + ".step' must hold one number");
+      steps.push_back(ps.to(torch::kInt64).reshape({-1})[0].item<int64_t>());
       for (const char* suffix : {".exp_avg", ".exp_avg_sq"}) {
         const auto& t = get(p.name + suffix);
         if (t.sizes() != p.param.sizes())
@@ -72,6 +78,7 @@ void Optimizer::load_state_dict(const std::map<std::string, torch::Tensor>& stat
   step_ = new_step;
   exp_avg_ = std::move(m);
   exp_avg_sq_ = std::move(v);
+  param_steps_ = std::move(steps);
 }
 
 AdamW::AdamW(std::vector<NamedParam> params, const AdamWOptions& options)
@@ -84,15 +91,16 @@ void AdamW::step() {
   ensure_state();
   ++step_;
   const double b1 = options_.beta1, b2 = options_.beta2;
-  // As torch.optim.AdamW (single-tensor path): Python floats in double.
-  const double bias_correction1 = 1.0 - std::pow(b1, static_cast<double>(step_));
-  const double bias_correction2 = 1.0 - std::pow(b2, static_cast<double>(step_));
-  const double step_size = lr_ / bias_correction1;
-  const double bias_correction2_sqrt = std::sqrt(bias_correction2);
   for (size_t i = 0; i < params_.size(); ++i) {
     auto& p = params_[i].param;
     const auto& g = p.grad();
     if (!g.defined()) continue;
+    const double t = static_cast<double>(++param_steps_[i]);
+    // As torch.optim.AdamW (single-tensor path): Python floats in double.
+    const double bias_correction1 = 1.0 - std::pow(b1, t);
+    const double bias_correction2 = 1.0 - std::pow(b2, t);
+    const double step_size = lr_ / bias_correction1;
+    const double bias_correction2_sqrt = std::sqrt(bias_correction2);
     if (params_[i].weight_decay != 0.0) p.mul_(1.0 - lr_ * params_[i].weight_decay);
     exp_avg_[i].lerp_(g, 1.0 - b1);
     exp_avg_sq_[i].mul_(b2).addcmul_(g, g, 1.0 - b2);
@@ -111,12 +119,13 @@ void Lamb::step() {
   ensure_state();
   ++step_;
   const double b1 = options_.beta1, b2 = options_.beta2;
-  const double bc1 = options_.bias_correction ? 1.0 - std::pow(b1, static_cast<double>(step_)) : 1.0;
-  const double bc2 = options_.bias_correction ? 1.0 - std::pow(b2, static_cast<double>(step_)) : 1.0;
   for (size_t i = 0; i < params_.size(); ++i) {
     auto& p = params_[i].param;
     const auto& g = p.grad();
     if (!g.defined()) continue;
+    const double t = static_cast<double>(++param_steps_[i]);
+    const double bc1 = options_.bias_correction ? 1.0 - std::pow(b1, t) : 1.0;
+    const double bc2 = options_.bias_correction ? 1.0 - std::pow(b2, t) : 1.0;
     const double wd = params_[i].weight_decay;
     exp_avg_[i].mul_(b1).add_(g, 1.0 - b1);
     exp_avg_sq_[i].mul_(b2).addcmul_(g, g, 1.0 - b2);

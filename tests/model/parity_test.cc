@@ -40,16 +40,21 @@ TEST_P(HfTinyParity, OutputsAndLossMatchTransformers) {
       EXPECT_TRUE(close_rel("hidden_states." + std::to_string(i), out.hidden_states[i],
                             ref.at("hidden_states." + std::to_string(i)), rtol));
     EXPECT_TRUE(close_rel("last_hidden_state", out.last_hidden_state, ref.at("last_hidden_state"), rtol));
-    if (ref.count("pooler_output"))
+    if (ref.count("pooler_output")) {
       EXPECT_TRUE(close_rel("pooler_output", out.pooler_output, ref.at("pooler_output"), rtol));
-    else
+    } else {
       EXPECT_FALSE(out.pooler_output.defined()) << "HF's " << head << " head has no pooler";
-    if (ref.count("logits")) EXPECT_TRUE(close_rel("logits", out.logits, ref.at("logits"), rtol));
-    if (ref.count("prediction_logits"))
+    }
+    if (ref.count("logits")) {
+      EXPECT_TRUE(close_rel("logits", out.logits, ref.at("logits"), rtol));
+    }
+    if (ref.count("prediction_logits")) {
       EXPECT_TRUE(close_rel("prediction_logits", out.logits, ref.at("prediction_logits"), rtol));
-    if (ref.count("seq_relationship_logits"))
+    }
+    if (ref.count("seq_relationship_logits")) {
       EXPECT_TRUE(close_rel("seq_relationship_logits", out.seq_relationship_logits, ref.at("seq_relationship_logits"),
                             rtol));
+    }
     if (ref.count("start_logits")) {
       EXPECT_TRUE(close_rel("start_logits", out.start_logits, ref.at("start_logits"), rtol));
       EXPECT_TRUE(close_rel("end_logits", out.end_logits, ref.at("end_logits"), rtol));

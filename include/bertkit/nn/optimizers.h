@@ -23,8 +23,10 @@
 // trainer's clip_grad_norm).
 //
 // State is exportable as named tensors so a checkpoint resumes bit-exactly:
-// "<param name>.exp_avg", "<param name>.exp_avg_sq" and the scalar "step"
-// (int64, the number of steps taken).
+// "<param name>.exp_avg", "<param name>.exp_avg_sq", "<param name>.step" (int64:
+// the updates this parameter received; as in PyTorch, a parameter without a
+// gradient is skipped and its own step count, used for bias correction, does
+// not advance) and "step" (int64, the number of step() calls).
 #pragma once
 
 #include <map>
@@ -71,6 +73,7 @@ class Optimizer {
  protected:
   std::vector<NamedParam> params_;
   std::vector<torch::Tensor> exp_avg_, exp_avg_sq_;  // lazily allocated, one per param
+  std::vector<int64_t> param_steps_;                 // per-param update counts (PyTorch's state['step'])
   double lr_ = 1e-3;
   int64_t step_ = 0;
   void ensure_state();

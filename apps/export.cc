@@ -1,0 +1,96 @@
+// bertkit export SRC DST: re-save any loadable checkpoint as a clean HF directory.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "bertkit/core/error.h"
+#include "bertkit/core/fs.h"
+#include "bertkit/models/checkpoint.h"
+#include "bertkit/models/heads.h"
+#include "command.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct ExportArgs {
+  std::string src, dst;
+  std::string dtype = "fp32";
+  std::string head;
+  int64_t num_labels = 0;
+};
+
+bool is_tokenizer_file(const fs::path& p) {
+  const std::string name = p.filename().string();
+  return name == "vocab.txt" || name == "tokenizer.json" || name == "tokenizer_config.json" ||
+         name == "special_tokens_map.json" || name == "added_tokens.json" || p.extension() == ".model";
+}
+
+// transformers knows no "sinusoidal" position encoding: write the fixed table
+// as learned absolute position embeddings, which gives identical outputs.
+bertkit::BertPreTrainedModel materialise_sinusoidal(const bertkit::BertPreTrainedModel& model) {
+  using namespace bertkit;
+  BertConfig c = model->config;
+  c.position_embedding_type = "absolute";
+  auto out = create_model(model->architecture(), c);
+  torch::NoGradGuard ng;
+  auto src = model->named_parameters();
+  for (auto& p : out->named_parameters()) {
+    if (auto* s = src.find(p.key()))
+      p.value().copy_(*s);
+    else if (p.key().find("embeddings.position_embeddings.weight") != std::string::npos)
+      p.value().copy_(base_model(model)->embeddings->sinusoidal_table);
+    else
+      throw RuntimeError("export: no source for " + p.key());
+  }
+  out->config.problem_type = model->config.problem_type;
+  return out;
+}
+
+int run_export(const ExportArgs& a) {
+  using namespace bertkit;
+  SaveDType dtype = parse_save_dtype(a.dtype);
+  LoadOptions lo;
+  if (!a.head.empty()) lo.architecture = parse_architecture(a.head);
+  if (a.num_labels > 0) lo.num_labels = a.num_labels;
+  LoadReport report;
+  auto model = load_pretrained(a.src, lo, &report);
+  if (model->config.position_embedding_type == "sinusoidal") {
+    std::cerr << "note: position_embedding_type \"sinusoidal\" is bertkit's; exported as \"absolute\" with the fixed "
+                 "table as position_embeddings so transformers computes the same outputs\n";
+    model = materialise_sinusoidal(model);
+  }
+  if (fs::weakly_canonical(a.src) == fs::weakly_canonical(a.dst))
+    throw InputError("export: DST must differ from SRC (" + a.dst + ")");
+  std::vector<fs::path> tokenizer_files;
+  for (const auto& e : fs::directory_iterator(a.src))
+    if (e.is_regular_file() && is_tokenizer_file(e.path())) tokenizer_files.push_back(e.path());
+  save_pretrained(model, a.dst, dtype, [&](const std::string& tmp) {
+    for (const auto& p : tokenizer_files) fs::copy_file(p, fs::path(tmp) / p.filename());
+  });
+  std::cout << "exported " << architecture_name(model->architecture()) << " (" << a.dtype << ") to " << a.dst;
+  if (!tokenizer_files.empty()) {
+    std::cout << " with";
+    for (const auto& p : tokenizer_files) std::cout << " " << p.filename().string();
+  }
+  std::cout << "\n";
+  return 0;
+}
+
+bertkit::cli::Action setup_export(CLI::App& sub) {
+  auto a = std::make_shared<ExportArgs>();
+  sub.add_option("src", a->src, "An HF model directory or a bertkit training checkpoint")->required();
+  sub.add_option("dst", a->dst, "Output directory (replaced atomically)")->required();
+  sub.add_option("--dtype", a->dtype, "Weights dtype: fp32, fp16 or bf16")->check(CLI::IsMember({"fp32", "fp16", "bf16"}));
+  sub.add_option("--head", a->head,
+                 "Save as this architecture (BertModel, BertForMaskedLM, ... or base|pretraining|maskedlm|seqcls|"
+                 "tokcls|qa); a head missing from SRC is freshly initialised");
+  sub.add_option("--num-labels", a->num_labels, "num_labels for a new classification head");
+  return [a] { return run_export(*a); };
+}
+
+bertkit::cli::Registrar reg({"export", "Re-save a checkpoint as a clean HF directory (fp32/fp16/bf16)", setup_export,
+                             "Models"});
+
+}  // namespace

@@ -1,0 +1,118 @@
+// bertkit forward DIR --inputs IN.safetensors --output OUT.safetensors: run a
+// model in eval mode and write its outputs (and gradients) under HF's names,
+// for comparison with transformers.
+#include <iostream>
+#include <memory>
+
+#include "bertkit/core/error.h"
+#include "bertkit/models/checkpoint.h"
+#include "bertkit/nn/tensor_io.h"
+#include "bertkit/training/device.h"
+#include "command.h"
+
+namespace {
+
+struct ForwardArgs {
+  std::string dir, inputs, output;
+  bool hidden_states = false, attentions = false, grads = false;
+  std::string head, device = "cpu";
+};
+
+int run_forward(const ForwardArgs& a) {
+  using namespace bertkit;
+  torch::Device device = parse_device(a.device);
+  auto in = load_safetensors(a.inputs);
+  auto get = [&](const char* key, bool integer) -> torch::Tensor {
+    auto it = in.find(key);
+    if (it == in.end()) return {};
+    auto t = it->second;
+    if (integer) {
+      if (t.is_floating_point())
+        throw InputError(a.inputs + ": tensor '" + key + "' must be an integer tensor, got " +
+                         c10::toString(t.scalar_type()));
+      t = t.to(torch::kLong);
+    }
+    return t.to(device);
+  };
+  Batch batch;
+  batch.input_ids = get("input_ids", true);
+  if (!batch.input_ids.defined()) throw InputError(a.inputs + ": no tensor 'input_ids'");
+  if (batch.input_ids.dim() != 2) throw InputError(a.inputs + ": 'input_ids' must be [batch, tokens]");
+  batch.token_type_ids = get("token_type_ids", true);
+  batch.attention_mask = get("attention_mask", true);
+  batch.position_ids = get("position_ids", true);
+  batch.labels = get("labels", false);
+  if (batch.labels.defined() && !batch.labels.is_floating_point()) batch.labels = batch.labels.to(torch::kLong);
+  batch.next_sentence_label = get("next_sentence_label", true);
+  batch.start_positions = get("start_positions", true);
+  batch.end_positions = get("end_positions", true);
+
+  LoadOptions lo;
+  lo.device = device;
+  if (!a.head.empty()) lo.architecture = parse_architecture(a.head);
+  auto model = load_pretrained(a.dir, lo);
+  model->eval();
+  ForwardOptions fo;
+  fo.output_hidden_states = a.hidden_states;
+  fo.output_attentions = a.attentions;
+  ModelOutput out;
+  if (a.grads) {
+    out = model->forward(batch, fo);
+    if (!out.loss.defined())
+      throw InputError("--grads needs a loss: " + a.inputs + " has no labels (labels, next_sentence_label, "
+                       "start_positions/end_positions) for " + architecture_name(model->architecture()));
+    out.loss.backward();
+  } else {
+    torch::NoGradGuard ng;
+    out = model->forward(batch, fo);
+  }
+  std::map<std::string, torch::Tensor> t;
+  auto put = [&](const std::string& k, const torch::Tensor& v) {
+    if (v.defined()) t[k] = v.detach().to(torch::kCPU).contiguous();
+  };
+  if (out.loss.defined()) put("loss", out.loss.reshape({1}));
+  if (model->architecture() == Architecture::BertForPreTraining) {
+    put("prediction_logits", out.logits);
+    put("seq_relationship_logits", out.seq_relationship_logits);
+  } else {
+    put("logits", out.logits);
+  }
+  put("start_logits", out.start_logits);
+  put("end_logits", out.end_logits);
+  put("last_hidden_state", out.last_hidden_state);
+  put("pooler_output", out.pooler_output);
+  for (size_t i = 0; i < out.hidden_states.size(); ++i) put("hidden_states." + std::to_string(i), out.hidden_states[i]);
+  for (size_t i = 0; i < out.attentions.size(); ++i) put("attentions." + std::to_string(i), out.attentions[i]);
+  if (a.grads)
+    for (const auto& p : model->named_parameters())
+      if (p.value().grad().defined()) put("grad." + p.key(), p.value().grad());
+  save_safetensors(a.output, t, {{"format", "pt"}});
+  std::cout << "wrote " << t.size() << " tensors to " << a.output;
+  if (out.loss.defined()) std::cout << " (loss " << out.loss.item<double>() << ")";
+  std::cout << "\n";
+  return 0;
+}
+
+bertkit::cli::Action setup_forward(CLI::App& sub) {
+  auto a = std::make_shared<ForwardArgs>();
+  sub.add_option("dir", a->dir, "An HF model directory or a bertkit training checkpoint")->required();
+  sub.add_option("--inputs", a->inputs,
+                 "Safetensors with input_ids [B,T] and optionally token_type_ids, attention_mask, position_ids, "
+                 "labels, next_sentence_label, start_positions, end_positions")
+      ->required();
+  sub.add_option("--output", a->output,
+                 "Safetensors to write: loss, logits (prediction_logits/seq_relationship_logits for pretraining, "
+                 "start_logits/end_logits for QA), last_hidden_state, pooler_output")
+      ->required();
+  sub.add_flag("--hidden-states", a->hidden_states, "Also write hidden_states.0..N (embeddings, then each layer)");
+  sub.add_flag("--attentions", a->attentions, "Also write attentions.0..N-1, each layer's probabilities [B,NH,T,T]");
+  sub.add_flag("--grads", a->grads, "Backpropagate the loss and write grad.<parameter> for every parameter");
+  sub.add_option("--head", a->head, "Architecture to load as (default: config.json's architectures[0])");
+  sub.add_option("--device", a->device, "cpu, cuda, cuda:N or auto");
+  return [a] { return run_forward(*a); };
+}
+
+bertkit::cli::Registrar reg({"forward", "Run a model on saved tensors and write outputs/gradients (HF names)",
+                             setup_forward, "Models"});
+
+}  // namespace
