@@ -91,7 +91,8 @@ std::string tokenize_output_line(const TokenizeInput& input, const Encoding& enc
     r["text"] = input.text;
     if (input.pair) r["text_pair"] = *input.pair;
   }
-  for (auto& [k, v] : fields(encoding, options).items()) r[k] = v;
+  ojson f = fields(encoding, options);
+  for (auto& [k, v] : f.items()) r[k] = v;
   if (options.all_fields) {
     // byte offsets are not part of the HF format; keep them last.
     ojson b = r["byte_offsets"];
