@@ -241,7 +241,10 @@ struct Trainer::Impl {
       ao.eps = tc.adam_epsilon;
       optimizer = std::make_unique<AdamW>(std::move(groups), ao);
     }
-    dist->broadcast(params);  // every rank starts from rank 0's weights
+    {
+      torch::NoGradGuard no_grad;
+      dist->broadcast(params);  // every rank starts from rank 0's weights
+    }
 
     // Data and step counts.
     train_data = task->train_dataset();
@@ -519,7 +522,12 @@ struct Trainer::Impl {
         ++state.micro_batch;
       }
       // update: average gradients across processes, unscale (fp16), clip, step
-      dist->all_reduce_mean(params);
+      if (dist->world_size() > 1) {
+        torch::NoGradGuard no_grad;
+        std::vector<torch::Tensor> grads;
+        for (const auto& p : params) grads.push_back(p.grad());
+        dist->all_reduce_mean(grads);
+      }
       bool found_inf = scaler ? !scaler->unscale_and_check(params) : false;
       double grad_norm = std::nan("");
       if (!found_inf && config.train.max_grad_norm > 0)
@@ -644,5 +652,7 @@ Trainer::Trainer(RunConfig config, TrainOptions options)
 Trainer::~Trainer() = default;
 
 TrainResult Trainer::train() { return impl_->run(); }
+
+BertPreTrainedModel Trainer::model() const { return impl_->model; }
 
 }  // namespace bertkit

@@ -77,6 +77,8 @@ class Trainer {
   explicit Trainer(RunConfig config, TrainOptions options = {});
   ~Trainer();
   TrainResult train();
+  // The model being trained (after train(): the final one, the best restored when configured).
+  BertPreTrainedModel model() const;
 
  private:
   struct Impl;
