@@ -11,6 +11,7 @@
 #include "bertkit/core/fs.h"
 #include "bertkit/models/heads.h"
 #include "bertkit/nn/tensor_io.h"
+#include "bertkit/nn/torch_bin.h"
 
 namespace bertkit {
 
@@ -33,19 +34,27 @@ bool ends_with(const std::string& s, const std::string& p) {
   return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
 }
 
+// pytorch_model.bin: bertkit's reader of torch.save state dicts first (it
+// handles what Python writes, OrderedDict metadata included); LibTorch's
+// pickle_load for anything else it can read (e.g. torch::pickle_save output).
 std::map<std::string, torch::Tensor> read_pytorch_bin(const std::string& path) {
+  std::string first_error;
+  try {
+    return read_torch_state_dict(path);
+  } catch (const InputError& e) {
+    first_error = e.what();
+  }
   std::string bytes = read_file(path);
   std::vector<char> data(bytes.begin(), bytes.end());
   c10::IValue value;
   try {
     value = torch::pickle_load(data);
   } catch (const std::exception& e) {
-    throw InputError(path + ": LibTorch cannot read this pytorch_model.bin (" + std::string(e.what()).substr(0, 300) +
-                     "). Convert it to safetensors with Python: "
-                     "`transformers.AutoModel.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True)`");
+    value = c10::IValue();
   }
   if (!value.isGenericDict())
-    throw InputError(path + ": expected a state dict (a dict of name -> tensor) in pytorch_model.bin");
+    throw InputError(first_error + ". Convert this pytorch_model.bin to safetensors with Python: "
+                     "`transformers.AutoModel.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True)`");
   std::map<std::string, torch::Tensor> out;
   for (const auto& kv : value.toGenericDict()) {
     if (!kv.key().isString() || !kv.value().isTensor())

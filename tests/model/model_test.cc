@@ -7,11 +7,13 @@
 #include <fstream>
 #include <set>
 
+#include <caffe2/serialize/inline_container.h>
 #include <torch/serialize.h>
 
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/models/heads.h"
+#include "bertkit/nn/torch_bin.h"
 #include "model_test_util.h"
 
 namespace bertkit::test {
@@ -301,6 +303,55 @@ TEST(Load, PytorchModelBinThroughTorchPickle) {
     FAIL() << "no error";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("safetensors"), std::string::npos) << e.what();
+  }
+}
+
+// A state dict exactly as Python's pickle writes it for torch.save (protocol 2:
+// OrderedDict, _rebuild_tensor_v2 over typed storages, a shared storage with a
+// transposed view, an offset, the OrderedDict's _metadata BUILD). The bytes were
+// produced by CPython's pickle module; the zip is written here.
+TEST(Load, TorchSaveStateDictFromPython) {
+  const std::string pickle_hex =
+      "800263636f6c6c656374696f6e730a4f726465726564446963740a71002952710128580100000077710263746f726368"
+      "2e5f7574696c730a5f72656275696c645f74656e736f725f76320a71032828580700000073746f72616765710463746f"
+      "7263680a466c6f617453746f726167650a71055801000000307106580300000063707571074b06747108514b004b024b"
+      "038671094b034b0186710a8968002952710b74710c52710d5803000000775f74710e6803282868046805680668074b06"
+      "74710f514b004b034b028671104b014b0386711189680029527112747113527114580100000062711568032828680468"
+      "05580100000031711668074b03747117514b014b028571184b018571198968002952711a74711b52711c580300000069"
+      "6473711d68032828680463746f7263680a4c6f6e6753746f726167650a711e580100000032711f68074b02747120514b"
+      "006818681989680029527121747122527123757d712458090000005f6d65746164617461712568002952712658000000"
+      "0071277d7128580700000076657273696f6e71294b01737373622e";
+  std::string pkl;
+  for (size_t i = 0; i < pickle_hex.size(); i += 2) pkl.push_back(static_cast<char>(std::stoi(pickle_hex.substr(i, 2), nullptr, 16)));
+  std::vector<float> s0 = {0, 1.5f, 3, 4.5f, 6, 7.5f}, s1 = {10, 20, 30};
+  std::vector<int64_t> s2 = {7, -9};
+  std::string dir = make_temp_dir("torchbin");
+  auto write_archive = [&](const std::string& path, const std::string& data_pkl) {
+    caffe2::serialize::PyTorchStreamWriter w(path);
+    w.writeRecord("data.pkl", data_pkl.data(), data_pkl.size());
+    w.writeRecord("data/0", s0.data(), s0.size() * 4);
+    w.writeRecord("data/1", s1.data(), s1.size() * 4);
+    w.writeRecord("data/2", s2.data(), s2.size() * 8);
+    w.writeRecord("version", "3\n", 2);
+    w.writeEndOfFile();
+  };
+  write_archive(dir + "/pytorch_model.bin", pkl);
+  auto sd = read_torch_state_dict(dir + "/pytorch_model.bin");
+  ASSERT_EQ(sd.size(), 4u);
+  auto w = torch::tensor({0.f, 1.5f, 3.f, 4.5f, 6.f, 7.5f}).view({2, 3});
+  EXPECT_TRUE(torch::equal(sd.at("w"), w));
+  EXPECT_TRUE(torch::equal(sd.at("w_t"), w.t()));
+  EXPECT_TRUE(torch::equal(sd.at("b"), torch::tensor({20.f, 30.f})));
+  EXPECT_TRUE(torch::equal(sd.at("ids"), torch::tensor({7, -9}, torch::kLong)));
+  // Truncated pickle and garbage: InputErrors naming the file, never a crash.
+  write_archive(dir + "/cut.bin", pkl.substr(0, pkl.size() / 2));
+  EXPECT_THROW(read_torch_state_dict(dir + "/cut.bin"), InputError);
+  std::ofstream(dir + "/junk.bin") << "junk";
+  try {
+    read_torch_state_dict(dir + "/junk.bin");
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("junk.bin"), std::string::npos);
   }
 }
 
