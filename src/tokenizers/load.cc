@@ -1,9 +1,12 @@
 // load_tokenizer: pick the tokenizer a path describes.
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
+#include "bertkit/tokenizers/japanese.h"
+#include "bertkit/tokenizers/sentencepiece.h"
 #include "bertkit/tokenizers/tokenizer.h"
 #include "bertkit/tokenizers/wordpiece.h"
 
@@ -17,26 +20,68 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+nlohmann::json read_json(const std::string& path) {
+  try {
+    return nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(path + ": not valid JSON (" + e.what() + ")");
+  }
+}
+
+// The model type a tokenizer.json holds ("WordPiece", "Unigram", "BPE", ...),
+// read without parsing the whole vocabulary into a DOM twice.
+std::string tokenizer_json_model_type(const std::string& path) {
+  nlohmann::json j = read_json(path);
+  if (!j.is_object() || !j.contains("model") || !j["model"].is_object()) return "";
+  return j["model"].value("type", "WordPiece");
+}
+
+std::string find_spm_model(const std::string& dir) {
+  for (const char* name : {"spiece.model", "sentencepiece.bpe.model", "tokenizer.model"})
+    if (file_exists(dir + "/" + name)) return dir + "/" + name;
+  std::vector<std::string> models;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_regular_file() && e.path().extension() == ".model") models.push_back(e.path().string());
+  std::sort(models.begin(), models.end());
+  return models.empty() ? "" : models.front();
+}
+
+bool is_japanese_config(const std::string& config) {
+  if (config.empty()) return false;
+  nlohmann::json cfg = read_json(config);
+  return cfg.is_object() && (cfg.value("tokenizer_class", "") == "BertJapaneseTokenizer" ||
+                             cfg.contains("word_tokenizer_type"));
+}
+
 }  // namespace
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   if (dir_exists(path)) {
     const std::string dir = path;
     const std::string config = file_exists(dir + "/tokenizer_config.json") ? dir + "/tokenizer_config.json" : "";
-    if (file_exists(dir + "/tokenizer.json")) return WordPieceTokenizer::from_tokenizer_json(dir + "/tokenizer.json", config);
+    if (file_exists(dir + "/vocab.txt") && is_japanese_config(config))
+      return JapaneseTokenizer::from_files(dir + "/vocab.txt", config);
+    if (file_exists(dir + "/tokenizer.json") && tokenizer_json_model_type(dir + "/tokenizer.json") == "WordPiece")
+      return WordPieceTokenizer::from_tokenizer_json(dir + "/tokenizer.json", config);
     if (file_exists(dir + "/vocab.txt")) return WordPieceTokenizer::from_vocab_file(dir + "/vocab.txt", config);
+    std::string spm = find_spm_model(dir);
+    if (!spm.empty()) return std::make_unique<SentencePieceTokenizer>(spm, config);
+    if (file_exists(dir + "/tokenizer.json"))
+      throw InputError(dir + "/tokenizer.json: model type '" + tokenizer_json_model_type(dir + "/tokenizer.json") +
+                       "' is not WordPiece and there is no SentencePiece .model beside it");
     throw InputError(path + ": no tokenizer here (expected tokenizer.json, vocab.txt or a SentencePiece .model)");
   }
   if (!file_exists(path))
     throw InputError(path + ": no such file or directory (expected a model directory, a vocab.txt, a tokenizer.json "
                      "or a SentencePiece .model)");
-  if (ends_with(path, ".json")) {
-    std::string sibling = (fs::path(path).parent_path() / "tokenizer_config.json").string();
-    return WordPieceTokenizer::from_tokenizer_json(path, file_exists(sibling) ? sibling : "");
-  }
-  std::string sibling = (fs::path(path).parent_path() / "tokenizer_config.json").string();
-  if (fs::path(path).parent_path().empty()) sibling = "tokenizer_config.json";
-  return WordPieceTokenizer::from_vocab_file(path, file_exists(sibling) ? sibling : "");
+  fs::path parent = fs::path(path).parent_path();
+  std::string sibling = ((parent.empty() ? fs::path(".") : parent) / "tokenizer_config.json").string();
+  std::string config = file_exists(sibling) ? sibling : "";
+  if (ends_with(path, ".model")) return std::make_unique<SentencePieceTokenizer>(path, config);
+  if (ends_with(path, ".json")) return WordPieceTokenizer::from_tokenizer_json(path, config);
+  if (is_japanese_config(config))
+    return JapaneseTokenizer::from_files(path, config);
+  return WordPieceTokenizer::from_vocab_file(path, config);
 }
 
 }  // namespace bertkit

@@ -84,3 +84,16 @@ int combining_class(char32_t c) {
 }
 
 }  // namespace bertkit::unicode
+
+namespace bertkit::unicode {
+
+char32_t nfkd_first(char32_t c) {
+  int boundclass = UTF8PROC_BOUNDCLASS_START;
+  utf8proc_int32_t buf[32];
+  utf8proc_ssize_t n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(c), buf, 32,
+                                               static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT),
+                                               &boundclass);
+  return n > 0 && n <= 32 ? static_cast<char32_t>(buf[0]) : c;
+}
+
+}  // namespace bertkit::unicode

@@ -37,6 +37,8 @@ std::size_t nfd(char32_t c, char32_t* out, std::size_t cap);
 std::size_t lower(char32_t c, char32_t* out);
 // NFKC of UTF-8 text (invalid input is returned unchanged).
 std::string nfkc(std::string_view text);
+// First code point of a character's compatibility decomposition (NFKD).
+char32_t nfkd_first(char32_t c);
 // Combining class of a character (0 for starters).
 int combining_class(char32_t c);
 

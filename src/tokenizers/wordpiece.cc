@@ -400,7 +400,7 @@ std::string WordPieceTokenizer::decode(const std::vector<int32_t>& ids, bool ski
       else
         tok.insert(tok.begin(), ' ');
     }
-    if (config_.clean_up_tokenization_spaces) cleanup(tok);
+    if (config_.decoder_cleanup) cleanup(tok);
     out += tok;
     first = false;
   }
@@ -581,7 +581,7 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_tokenizer_json(cons
       throw InputError(path + ": pre_tokenizer.type is '" + pt + "'; bertkit supports BertPreTokenizer");
   }
   if (j.contains("decoder") && j["decoder"].is_object())
-    config.clean_up_tokenization_spaces = get_or<bool>(j["decoder"], "cleanup", true, path);
+    config.decoder_cleanup = get_or<bool>(j["decoder"], "cleanup", true, path);
 
   std::vector<AddedToken> added;
   if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
@@ -732,7 +732,7 @@ std::string WordPieceTokenizer::to_tokenizer_json() const {
   for (const auto& s : post_.specials) sp[s.name] = ojson{{"id", s.name}, {"ids", s.ids}, {"tokens", s.tokens}};
   post["special_tokens"] = sp;
   j["post_processor"] = post;
-  j["decoder"] = ojson{{"type", "WordPiece"}, {"prefix", model_.prefix()}, {"cleanup", config_.clean_up_tokenization_spaces}};
+  j["decoder"] = ojson{{"type", "WordPiece"}, {"prefix", model_.prefix()}, {"cleanup", config_.decoder_cleanup}};
   ojson model;
   model["type"] = "WordPiece";
   model["unk_token"] = model_.unk_token();

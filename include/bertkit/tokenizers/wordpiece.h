@@ -79,7 +79,11 @@ struct WordPieceConfig {
   std::size_t max_input_chars_per_word = 100;
   std::size_t model_max_length = 512;
   SpecialTokens special_tokens;  // token strings; ids are resolved from the vocabulary
-  bool clean_up_tokenization_spaces = true;
+  // tokenizers' WordPiece decoder `cleanup` (per token, " ." -> "." ...).
+  bool decoder_cleanup = true;
+  // transformers' clean_up_tokenization on the decoded string (tokenizer_config.json
+  // clean_up_tokenization_spaces; transformers 5 defaults to false).
+  bool clean_up_tokenization_spaces = false;
 };
 
 class WordPieceTokenizer : public TokenizerBase {
