@@ -49,9 +49,42 @@ int run_forward(const ForwardArgs& a) {
 
   LoadOptions lo;
   lo.device = device;
+  // Out-of-range ids would otherwise surface as an index error deep in LibTorch.
+  auto check_range = [&](const torch::Tensor& t, const char* key, int64_t limit, const char* config_key) {
+    if (!t.defined() || t.numel() == 0) return;
+    int64_t lo_v = t.min().item<int64_t>(), hi_v = t.max().item<int64_t>();
+    if (lo_v < 0 || hi_v >= limit)
+      throw InputError(a.inputs + ": tensor '" + key + "' has values in [" + std::to_string(lo_v) + ", " +
+                       std::to_string(hi_v) + "] but the model's " + config_key + " is " + std::to_string(limit));
+  };
+  {
+    auto cfg = BertConfig::load(a.dir + "/config.json");
+    check_range(batch.input_ids, "input_ids", cfg.vocab_size, "vocab_size");
+    check_range(batch.token_type_ids, "token_type_ids", cfg.type_vocab_size, "type_vocab_size");
+    check_range(batch.position_ids, "position_ids", cfg.max_position_embeddings, "max_position_embeddings");
+  }
   if (!a.head.empty()) lo.architecture = parse_architecture(a.head);
   auto model = load_pretrained(a.dir, lo);
   model->eval();
+  if (batch.labels.defined() && !batch.labels.is_floating_point() && batch.labels.numel() > 0) {
+    const auto arch = model->architecture();
+    int64_t limit = 0;
+    const char* what = "";
+    if (arch == Architecture::BertForMaskedLM || arch == Architecture::BertForPreTraining) {
+      limit = model->config.vocab_size;
+      what = "vocab_size";
+    } else if (arch == Architecture::BertForTokenClassification ||
+               (arch == Architecture::BertForSequenceClassification && model->config.num_labels > 1)) {
+      limit = model->config.num_labels;
+      what = "num_labels";
+    }
+    if (limit > 0) {
+      auto real = batch.labels.masked_select(batch.labels != -100);
+      if (real.numel() > 0 && (real.min().item<int64_t>() < 0 || real.max().item<int64_t>() >= limit))
+        throw InputError(a.inputs + ": tensor 'labels' has values outside [0, " + std::to_string(limit) +
+                         ") (the model's " + what + "; -100 marks ignored positions)");
+    }
+  }
   ForwardOptions fo;
   fo.output_hidden_states = a.hidden_states;
   fo.output_attentions = a.attentions;
