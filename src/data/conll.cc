@@ -20,9 +20,11 @@ static std::string tag_type(const std::string& t) {
   if (t.size() > 2 && t[1] == '-') return t.substr(2);
   return t == "O" ? "" : t;
 }
+// 'B'/'I'/... for prefixed tags; 'O' for O and for tags without a prefix
+// (left as they are: not an IOB scheme).
 static char tag_prefix(const std::string& t) {
   if (t.size() > 2 && t[1] == '-') return t[0];
-  return t == "O" ? 'O' : 'I';
+  return 'O';
 }
 
 std::vector<std::string> iob1_to_iob2(const std::vector<std::string>& tags) {

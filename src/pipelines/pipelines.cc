@@ -25,6 +25,22 @@ LoadedModel load_model(const std::string& dir, std::optional<Architecture> arch,
   m.tokenizer = std::shared_ptr<Tokenizer>(load_tokenizer(dir).release());
   m.device = device;
   m.dir = dir;
+  const std::string tc = dir + "/tokenizer_config.json";
+  if (file_exists(tc)) {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(read_file(tc));
+    } catch (const nlohmann::json::parse_error& e) {
+      throw InputError(tc + ": not valid JSON (" + e.what() + ")");
+    }
+    if (j.contains("model_input_names") && j["model_input_names"].is_array()) {
+      m.token_type_ids = false;
+      for (auto& n : j["model_input_names"]) m.token_type_ids = m.token_type_ids || n == "token_type_ids";
+    } else {
+      std::string cls = j.value("tokenizer_class", "");
+      if (cls == "TokenizersBackend" || cls == "PreTrainedTokenizerFast") m.token_type_ids = false;
+    }
+  }
   return m;
 }
 
@@ -128,7 +144,9 @@ std::vector<LabelScore> text_classification(const LoadedModel& m, const std::str
   eo.max_length = max_len(m);
   eo.truncation = Truncation::LongestFirst;
   Encoding e = pair ? m.tokenizer->encode(text, std::string_view(*pair), eo) : m.tokenizer->encode(text, std::nullopt, eo);
-  ModelOutput out = m.model->forward(to_batch(e, m.device));
+  Batch batch = to_batch(e, m.device);
+  if (!m.token_type_ids) batch.token_type_ids = torch::zeros_like(batch.token_type_ids);
+  ModelOutput out = m.model->forward(batch);
   std::vector<float> logits = to_vector(out.logits[0]);  // [L]
   const BertConfig& c = m.model->config;
   if (fn == ClassifyFunction::Default) {

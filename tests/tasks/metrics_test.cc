@@ -2,6 +2,9 @@
 // documented examples (sklearn, scipy, seqeval, the official SQuAD scripts).
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "bertkit/core/error.h"
 #include "bertkit/tasks/metrics.h"
 
 using namespace bertkit;

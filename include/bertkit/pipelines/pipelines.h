@@ -26,6 +26,11 @@ struct LoadedModel {
   std::shared_ptr<Tokenizer> tokenizer;
   torch::Device device = torch::kCPU;
   std::string dir;
+  // Whether the tokenizer's model_input_names include token_type_ids, as
+  // transformers decides: a tokenizer_config.json naming the generic
+  // "TokenizersBackend" / "PreTrainedTokenizerFast" class (transformers 5
+  // directories) feeds none, so a pair's second segment gets type 0.
+  bool token_type_ids = true;
 };
 // `arch` unset: config.json's architectures[0].
 LoadedModel load_model(const std::string& dir, std::optional<Architecture> arch = std::nullopt,
