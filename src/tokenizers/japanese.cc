@@ -1,6 +1,7 @@
 #include "bertkit/tokenizers/japanese.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "bertkit/core/error.h"
@@ -34,6 +35,16 @@ std::string mecab_dictionary_dir(const std::string& name) {
       {"naist-jdic", "/var/lib/mecab/dic/naist-jdic", "mecab-naist-jdic"},
       {"jumandic", "/var/lib/mecab/dic/juman-utf8", "mecab-jumandic-utf8"},
   };
+  // unidic_lite models (cl-tohoku v3) work best with UniDic; without it, fall
+  // back to IPAdic (UNK rates on wagahaiwa_nekodearu.txt: 0.0108% vs 0.0132%).
+  if (name == "unidic_lite" && !dir_exists("/var/lib/mecab/dic/unidic") && dir_exists("/var/lib/mecab/dic/ipadic-utf8")) {
+    static bool warned = false;
+    if (!warned)
+      std::fprintf(stderr, "warning: MeCab dictionary unidic_lite: unidic-mecab is not installed, using ipadic-utf8 "
+                           "(apt-get install unidic-mecab for UniDic words)\n");
+    warned = true;
+    return "/var/lib/mecab/dic/ipadic-utf8";
+  }
   for (const auto& k : known) {
     if (name == k.name) {
       if (!dir_exists(k.dir))

@@ -253,7 +253,8 @@ struct WordBuffer {
 }  // namespace
 
 void WordPieceTokenizer::segment(std::string_view text, std::size_t begin, std::size_t end, std::size_t& cp,
-                                 RawTokens& out, int32_t& word, int32_t fixed_word) const {
+                                 RawTokens& out, int32_t& word, int32_t fixed_word,
+                                 std::vector<std::string>* words) const {
   thread_local WordBuffer w;
   thread_local std::vector<WordPieceModel::Piece> pieces;
   w.clear();
@@ -262,6 +263,11 @@ void WordPieceTokenizer::segment(std::string_view text, std::size_t begin, std::
 
   auto flush = [&]() {
     if (w.bytes.empty()) return;
+    if (words) {  // pre-tokenisation only (vocabulary training)
+      words->push_back(w.bytes);
+      w.clear();
+      return;
+    }
     pieces.clear();
     model_.tokenize_word(w.bytes, w.chars, pieces);
     int32_t wid = fixed_word >= 0 ? fixed_word : word;
@@ -339,6 +345,13 @@ void WordPieceTokenizer::segment(std::string_view text, std::size_t begin, std::
     if (chinese) flush();
   }
   flush();
+}
+
+void WordPieceTokenizer::pre_tokenize(std::string_view text, std::vector<std::string>& words) const {
+  RawTokens unused;
+  std::size_t cp = 0;
+  int32_t word = 0;
+  segment(text, 0, text.size(), cp, unused, word, -1, &words);
 }
 
 int32_t WordPieceTokenizer::split(std::string_view text, RawTokens& out, int32_t first_word,

@@ -117,13 +117,17 @@ class WordPieceTokenizer : public TokenizerBase {
   // Extra added tokens (special or not), e.g. from tokenizer.json's added_tokens.
   void add_tokens(const std::vector<AddedToken>& tokens);
 
+  // BertNormalizer + BertPreTokenizer only: the normalised words of `text`
+  // (added tokens are not matched). Used by the vocabulary trainer.
+  void pre_tokenize(std::string_view text, std::vector<std::string>& words) const;
+
   // tokenizer.json text (HF format) for this tokenizer.
   std::string to_tokenizer_json() const;
 
  private:
   void rebuild_tables();
   void segment(std::string_view text, std::size_t begin, std::size_t end, std::size_t& cp, RawTokens& out,
-               int32_t& word, int32_t fixed_word) const;
+               int32_t& word, int32_t fixed_word, std::vector<std::string>* words = nullptr) const;
 
   WordPieceConfig config_;
   WordPieceModel model_;
