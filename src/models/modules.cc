@@ -96,9 +96,11 @@ std::pair<torch::Tensor, torch::Tensor> BertSelfAttentionImpl::forward(const tor
   torch::Tensor context, probs;
 #if BERTKIT_HAVE_SDPA
   if (kernel == AttentionKernel::SDPA && !need_probs) {
-    context = at::scaled_dot_product_attention(q, k, v, mask.defined() ? c10::optional<at::Tensor>(mask)
-                                                                        : c10::optional<at::Tensor>(),
-                                               is_training() ? dropout_p : 0.0, /*is_causal=*/false);
+    // A boolean mask (true = attend): SDPA wants a bool mask or one of the query's
+    // dtype, and under autocast q is bf16/fp16 while the additive mask is fp32.
+    c10::optional<at::Tensor> attend;
+    if (mask.defined()) attend = mask.eq(0);
+    context = at::scaled_dot_product_attention(q, k, v, attend, is_training() ? dropout_p : 0.0, /*is_causal=*/false);
   }
 #endif
   if (!context.defined()) {
