@@ -11,7 +11,7 @@
 //         [--overflowing] [--all-fields] [--decode] [--text-lines]
 //         --input IN --output OUT.jsonl
 //   - or measures its speed on a text file (one line = one text, no specials):
-//       node hf_tokenize.js --vocab V.txt --bench FILE [--batch 1000]
+//       node hf_tokenize.js --vocab V.txt --bench FILE|DIR [--batch 1000]
 //     Threads: RAYON_NUM_THREADS=1 for one thread (unset: all cores).
 // Setup: (cd scripts/hf-tokenizers && npm install)
 'use strict';
@@ -87,7 +87,11 @@ async function main() {
     : Tokenizer.fromString(JSON.stringify(tokenizerJson(args.vocab, bool(args.lowercase), bool(args['strip-accents']))));
 
   if (args.bench) {
-    const lines = fs.readFileSync(args.bench, 'utf8').split('\n').filter((l) => l.trim().length > 0);
+    // A file, or every file of a directory (sorted), as bench_tokenizers reads them.
+    const files = fs.statSync(args.bench).isDirectory()
+      ? fs.readdirSync(args.bench).sort().map((f) => require('path').join(args.bench, f))
+      : [args.bench];
+    const lines = files.flatMap((f) => fs.readFileSync(f, 'utf8').split('\n')).filter((l) => l.trim().length > 0);
     const batch = parseInt(args.batch, 10);
     const run = async () => {
       let tokens = 0;

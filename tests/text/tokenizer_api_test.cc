@@ -229,3 +229,25 @@ TEST(TokenizerApi, BadInputsNameThePath) {
   std::ofstream(dir + "/tokenizer.json") << "{\"model\": {\"type\": \"BPE\", \"vocab\": {}}}";
   EXPECT_THROW(load_tokenizer(dir), InputError);
 }
+
+TEST(TokenizerApi, StripAccentsIsIndependentOfLowercase) {
+  BERTKIT_NEED_SHARED("data/bert-vocab/bert-base-cased-vocab.txt");
+  auto tok = WordPieceTokenizer::from_vocab_file(test::shared_path("data/bert-vocab/bert-base-cased-vocab.txt"));
+  BertNormalizerOptions n;
+  n.lowercase = false;
+  n.strip_accents = true;  // cased, but accents stripped
+  tok->set_normalizer(n);
+  EXPECT_EQ(tok->tokenize("Héllo"), (std::vector<std::string>{"Hello"}));
+  n.strip_accents.reset();  // null: follows lowercase (false) -> keep accents
+  tok->set_normalizer(n);
+  EXPECT_NE(tok->tokenize("Héllo"), (std::vector<std::string>{"Hello"}));
+  n.lowercase = true;
+  n.strip_accents = false;  // lowercase but keep accents: "é" stays
+  tok->set_normalizer(n);
+  auto t = tok->tokenize("Café");
+  EXPECT_EQ(t.front().substr(0, 3), "caf");
+  EXPECT_NE(t, (std::vector<std::string>{"cafe"}));
+  n.strip_accents = true;
+  tok->set_normalizer(n);
+  EXPECT_EQ(tok->tokenize("Café"), (std::vector<std::string>{"cafe"}));
+}

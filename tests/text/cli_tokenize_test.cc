@@ -1,0 +1,75 @@
+// `bertkit tokenize` / `bertkit tokenizer` through the real binary.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "bertkit/tokenizers/tokenizer.h"
+#include "test_util.h"
+
+using namespace bertkit;
+
+namespace {
+std::string slurp(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+#define NEED_BINARY()                                                                         \
+  do {                                                                                        \
+    if (!test::path_exists(test::bertkit_binary())) GTEST_SKIP() << "bertkit binary not built"; \
+  } while (0)
+}  // namespace
+
+TEST(CliTokenize, FixtureOutputIsByteIdentical) {
+  NEED_BINARY();
+  BERTKIT_NEED_SHARED("fixtures/tokenizer/expected-cased.jsonl");
+  std::string dir = test::make_temp_dir("bertkit-cli-tok");
+  std::string cmd = test::bertkit_binary() + " tokenize --tokenizer " +
+                    test::shared_path("data/bert-vocab/bert-base-cased-vocab.txt") +
+                    " --no-lowercase --max-length 512 --threads 2 --input " +
+                    test::shared_path("fixtures/tokenizer/input.jsonl") + " --output " + dir + "/out.jsonl";
+  std::string log;
+  ASSERT_EQ(test::run_command(cmd, &log), 0) << log;
+  EXPECT_TRUE(slurp(dir + "/out.jsonl") == slurp(test::shared_path("fixtures/tokenizer/expected-cased.jsonl")))
+      << "output differs from the HF fixture";
+}
+
+TEST(CliTokenize, BadJsonlNamesFileAndLine) {
+  NEED_BINARY();
+  BERTKIT_NEED_SHARED("fixtures/pipelines/ner/tokenizer.json");
+  std::string dir = test::make_temp_dir("bertkit-cli-bad");
+  std::ofstream(dir + "/in.jsonl") << "{\"text\": \"fine\"}\n\n{\"text\": 3}\n";
+  std::string log;
+  int rc = test::run_command(test::bertkit_binary() + " tokenize -t " + test::shared_path("fixtures/pipelines/ner") +
+                                 " -i " + dir + "/in.jsonl",
+                             &log);
+  EXPECT_EQ(rc, 2) << log;
+  EXPECT_NE(log.find(dir + "/in.jsonl:3"), std::string::npos) << log;
+}
+
+TEST(CliTokenizer, TrainWordPieceThenTokenize) {
+  NEED_BINARY();
+  BERTKIT_NEED_SHARED("data/sentencepiece/botchan.txt");
+  std::string dir = test::make_temp_dir("bertkit-cli-train");
+  std::string log;
+  ASSERT_EQ(test::run_command(test::bertkit_binary() + " tokenizer train --type wordpiece --vocab-size 1200 -i " +
+                                  test::shared_path("data/sentencepiece/botchan.txt") + " -o " + dir + "/wp",
+                              &log),
+            0)
+      << log;
+  auto tok = load_tokenizer(dir + "/wp");
+  EXPECT_EQ(tok->vocab_size(), 1200u);
+  EXPECT_EQ(tok->special_tokens().cls, 2);
+  EXPECT_EQ(tok->encode("The cat").tokens.front(), "[CLS]");
+  ASSERT_EQ(test::run_command(test::bertkit_binary() + " tokenizer train --type sentencepiece --model-type bpe "
+                                  "--vocab-size 800 --threads 1 -i " +
+                                  test::shared_path("data/sentencepiece/botchan.txt") + " -o " + dir + "/sp",
+                              &log),
+            0)
+      << log;
+  auto sp = load_tokenizer(dir + "/sp");
+  EXPECT_EQ(sp->vocab_size(), 800u);
+  EXPECT_EQ(sp->special_tokens().mask, 4);
+}
