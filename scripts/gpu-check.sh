@@ -50,7 +50,7 @@ cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$PREFIX/usr" -DBERTKIT_SHARED_DIR="$DEV/shared" \
   -DCMAKE_CUDA_ARCHITECTURES=90 >"$OUT/cmake.log" 2>&1 || { tail -40 "$OUT/cmake.log"; exit 1; }
 TARGETS=${GPU_TARGETS:-"bertkit_exe test_model test_training bench_pretrain"}
-cmake --build build-gpu -j 16 --target $TARGETS >"$OUT/build.log" 2>&1 || { grep -m20 -B2 -A8 "error" "$OUT/build.log"; exit 1; }
+ninja -C build-gpu -j 16 -k 0 $TARGETS >"$OUT/build.log" 2>&1 || { grep -m20 -B2 -A8 "error" "$OUT/build.log"; }
 log "built ($(( $(date +%s) - T0 )) s)"
 
 # 3. Tests on CUDA (fixture parity runs on CPU and CUDA when a GPU is visible).

@@ -39,7 +39,7 @@ for head, cls in HEADS.items():
             if k in ref and getattr(out, k, None) is not None:
                 errs[k] = rel(getattr(out, k), ref[k])
         m = max(errs.values())
-        tol = 1e-5 if dtype == "fp32" else 2e-2
+        tol = 1e-5 if dtype == "fp32" else 5e-2
         ok &= m <= tol
         if dtype == "fp32":
             worst = max(worst, m)
@@ -48,14 +48,17 @@ for head, cls in HEADS.items():
     inp = os.path.join(work, f"{head}-inputs.safetensors")
     from safetensors.torch import save_file
     save_file({k: ref[k].contiguous() for k in INPUTS if k in ref}, inp)
-    outp = os.path.join(work, f"{head}-bertkit.safetensors")
-    r = subprocess.run([bertkit, "forward", src, "--inputs", inp, "--output", outp], capture_output=True, text=True)
-    if r.returncode != 0:
-        print(f"{head}: bertkit forward failed: {r.stderr.strip()}"); ok = False; continue
-    bk = load_file(outp)
-    common = [k for k in bk if k in ref and bk[k].shape == ref[k].shape and bk[k].is_floating_point()]
-    m = max(rel(bk[k], ref[k]) for k in common) if common else float("nan")
-    ok &= bool(common) and m <= 1e-5
-    print(f"{head:12s} bertkit forward vs transformers reference: {len(common)} tensors, max rel err {m:.2e}")
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    for device in devices:
+        outp = os.path.join(work, f"{head}-bertkit-{device}.safetensors")
+        r = subprocess.run([bertkit, "forward", src, "--inputs", inp, "--output", outp, "--hidden-states",
+                            "--device", device], capture_output=True, text=True)
+        if r.returncode != 0:
+            print(f"{head}: bertkit forward on {device} failed: {r.stderr.strip()}"); ok = False; continue
+        bk = load_file(outp)
+        common = [k for k in bk if k in ref and bk[k].shape == ref[k].shape and bk[k].is_floating_point()]
+        m = max(rel(bk[k], ref[k]) for k in common) if common else float("nan")
+        ok &= bool(common) and m <= 1e-5
+        print(f"{head:12s} bertkit forward ({device}) vs transformers reference: {len(common)} tensors, max rel err {m:.2e}")
 print(json.dumps({"roundtrip_ok": bool(ok), "worst_fp32_rel_err": worst}))
 sys.exit(0 if ok else 1)
