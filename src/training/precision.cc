@@ -27,6 +27,13 @@ void check_precision(Precision p, const torch::Device& device, const std::string
   if (p == Precision::FP16 && !device.is_cuda())
     throw InputError(where + ": fp16 needs a CUDA device (dynamic loss scaling of fp16 autocast); on " + device.str() +
                      " use bf16 or fp32");
+#if !BERTKIT_TORCH_AT_LEAST(2, 0)
+  // LibTorch 1.x CPU autocast leaves LayerNorm without a residual (the MLM head
+  // transform) with a bf16 input and fp32 weights, which its CPU kernel rejects.
+  if (p == Precision::BF16 && !device.is_cuda())
+    throw InputError(where + ": bf16 on CPU needs LibTorch >= 2.0 (this is " + std::string(TORCH_VERSION) +
+                     ", whose CPU autocast cannot run BERT's LayerNorm); use fp32 on CPU or bf16 on CUDA");
+#endif
 }
 
 AutocastGuard::AutocastGuard(Precision p, const torch::Device& device) {
