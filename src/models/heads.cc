@@ -1,5 +1,7 @@
 #include "bertkit/models/heads.h"
 
+#include <torch/nn/functional.h>
+
 #include "bertkit/core/error.h"
 
 namespace bertkit {

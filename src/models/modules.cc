@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include <torch/nn/functional.h>
+
 #include "bertkit/core/error.h"
 #include "bertkit/core/torch_compat.h"
 
