@@ -38,6 +38,11 @@ PREFIX=$DEV/prefix
 if [ ! -d "$PREFIX/usr" ]; then
   for f in "$DEV"/debs/*.deb; do dpkg -x "$f" "$PREFIX"; done
 fi
+# zlib1g-dev's libz.so points at the runtime package, which the machine has in
+# /usr/lib: link against that, never against the non-PIC libz.a.
+for lib in libz.so libz.a; do  # libz.a too: a build dir configured earlier may name it
+  ln -sf /usr/lib/x86_64-linux-gnu/libz.so.1 "$PREFIX"/usr/lib/x86_64-linux-gnu/$lib
+done
 export PKG_CONFIG_PATH=$PREFIX/usr/lib/x86_64-linux-gnu/pkgconfig:$PREFIX/usr/share/pkgconfig
 export PKG_CONFIG_SYSROOT_DIR=$PREFIX
 export LD_LIBRARY_PATH=$PREFIX/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
@@ -48,7 +53,7 @@ log "torch $(python3 -c 'import torch;print(torch.__version__)') at $TORCH_PREFI
 log "configure + build ($(( $(date +%s) - T0 )) s)"
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$PREFIX/usr" -DBERTKIT_SHARED_DIR="$DEV/shared" \
-  -DCMAKE_CUDA_ARCHITECTURES=90 >"$OUT/cmake.log" 2>&1 || { tail -40 "$OUT/cmake.log"; exit 1; }
+  -DZLIB_LIBRARY_RELEASE="$PREFIX/usr/lib/x86_64-linux-gnu/libz.so" -DCMAKE_CUDA_ARCHITECTURES=90 >"$OUT/cmake.log" 2>&1 || { tail -40 "$OUT/cmake.log"; exit 1; }
 TARGETS=${GPU_TARGETS:-"bertkit_exe test_model test_training bench_pretrain"}
 ninja -C build-gpu -j 16 -k 0 $TARGETS >"$OUT/build.log" 2>&1 || { grep -m20 -B2 -A8 "error" "$OUT/build.log"; }
 log "built ($(( $(date +%s) - T0 )) s)"
