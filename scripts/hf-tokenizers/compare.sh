@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Live parity of `bertkit tokenize` with HF tokenizers (npm) on real data.
-#   scripts/hf-tokenizers/compare.sh [BERTKIT_BINARY] [SHARED_DIR] [WORK_DIR]
+#   [VOCABS="uncased cased multilingual-cased"] scripts/hf-tokenizers/compare.sh [BERTKIT_BINARY] [SHARED_DIR] [WORK_DIR]
 # Needs: (cd scripts/hf-tokenizers && npm install). Prints one JSON line per
 # (vocabulary, data set) with the count of mismatching lines (goal: 0).
 set -euo pipefail
@@ -10,7 +10,7 @@ shared="${2:-$here/../../../shared}"
 work="${3:-/tmp/bertkit-hf-compare}"
 mkdir -p "$work"
 node "$here/make_inputs.js" "$shared/data" "$work/inputs" > /dev/null
-for v in uncased cased multilingual-cased; do
+for v in ${VOCABS:-uncased cased multilingual-cased}; do
   vocab="$shared/data/bert-vocab/bert-base-$v-vocab.txt"
   if [ "$v" = uncased ]; then lc=true; flag=--lowercase; else lc=false; flag=--no-lowercase; fi
   for inp in "$work"/inputs/*.jsonl; do
