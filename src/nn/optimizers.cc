@@ -131,13 +131,14 @@ void Lamb::step() {
     exp_avg_sq_[i].mul_(b2).addcmul_(g, g, 1.0 - b2);
     auto update = (exp_avg_[i] / bc1) / ((exp_avg_sq_[i] / bc2).sqrt() + options_.eps);
     if (wd != 0.0) update.add_(p, wd);
-    double ratio = 1.0;
     if (wd != 0.0 || options_.adapt_no_decay) {
-      const double w_norm = p.norm().item<double>();
-      const double u_norm = update.norm().item<double>();
-      if (w_norm > 0.0 && u_norm > 0.0) ratio = w_norm / u_norm;
+      // Trust ratio computed on the device (no host sync per parameter).
+      auto w_norm = p.norm(), u_norm = update.norm();
+      auto ratio = torch::where((w_norm > 0) & (u_norm > 0), w_norm / u_norm, torch::ones_like(w_norm));
+      p.add_(update * ratio, -lr_);
+    } else {
+      p.add_(update, -lr_);
     }
-    p.add_(update, -lr_ * ratio);
   }
 }
 
