@@ -79,6 +79,18 @@ TEST(SentencePiece, XlnetAndTestModels) {
   EXPECT_FALSE(w.overflowing.empty());
 }
 
+TEST(SentencePiece, JapaneseTestModelOffsets) {
+  BERTKIT_NEED_SHARED("data/sentencepiece/test_ja_model.model");
+  auto tok = load_tokenizer(test::shared_path("data/sentencepiece/test_ja_model.model"));
+  std::string text = "吾輩は猫である。名前はまだ無い。";
+  Encoding e = tok->encode(text);
+  expect_offsets_match_pieces(*tok, text, e, false);
+  // Code-point offsets: the last real token ends at the 16th character.
+  EXPECT_EQ(e.offsets[e.size() - 2].second, 16u);
+  EXPECT_EQ(e.byte_offsets[e.size() - 2].second, text.size());
+  EXPECT_EQ(tok->decode(e.ids), text);
+}
+
 TEST(SentencePiece, TrainUnigramAndBpeWithUserSymbols) {
   BERTKIT_NEED_SHARED("data/sentencepiece/botchan.txt");
   std::string dir = test::make_temp_dir("bertkit-spm");

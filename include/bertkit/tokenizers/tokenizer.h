@@ -66,8 +66,10 @@ class Tokenizer {
   virtual std::vector<Encoding> encode_batch(
       const std::vector<std::string>& texts, const std::vector<std::string>* pairs = nullptr,
       const EncodeOptions& options = {}, unsigned threads = 0) const;
-  // Pre-tokenised input (NER): each word is tokenised alone; word_ids index `words`;
-  // offsets are code points within each word's own text... see implementation docs.
+  // Pre-tokenised input (NER), as transformers' is_split_into_words=True: each
+  // word is normalised and pre-tokenised alone (so "don't" still gives don ' t);
+  // every token of words[i] has word id i; offsets (code points and bytes) are
+  // relative to each word's own text, as HF returns them. docs/tokenizers.md.
   virtual Encoding encode_words(const std::vector<std::string>& words,
                                 const EncodeOptions& options = {}) const = 0;
 
