@@ -1,6 +1,7 @@
 // `bertkit tokenize` / `bertkit tokenizer` through the real binary.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -16,9 +17,22 @@ std::string slurp(const std::string& p) {
   ss << in.rdbuf();
   return ss.str();
 }
-#define NEED_BINARY()                                                                         \
-  do {                                                                                        \
-    if (!test::path_exists(test::bertkit_binary())) GTEST_SKIP() << "bertkit binary not built"; \
+// $BERTKIT_BINARY, else the bertkit beside this build's tests/ folder
+// (build/tests/test_text -> build/bertkit).
+std::string binary() {
+  std::string b = test::bertkit_binary();
+  if (b.find('/') != std::string::npos && test::path_exists(b)) return b;
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto guess = self.parent_path().parent_path() / "bertkit";
+    if (std::filesystem::exists(guess)) return guess.string();
+  }
+  return b;
+}
+#define NEED_BINARY()                                                                  \
+  do {                                                                                 \
+    if (!test::path_exists(binary())) GTEST_SKIP() << "bertkit binary not built";      \
   } while (0)
 }  // namespace
 
@@ -26,7 +40,7 @@ TEST(CliTokenize, FixtureOutputIsByteIdentical) {
   NEED_BINARY();
   BERTKIT_NEED_SHARED("fixtures/tokenizer/expected-cased.jsonl");
   std::string dir = test::make_temp_dir("bertkit-cli-tok");
-  std::string cmd = test::bertkit_binary() + " tokenize --tokenizer " +
+  std::string cmd = binary() + " tokenize --tokenizer " +
                     test::shared_path("data/bert-vocab/bert-base-cased-vocab.txt") +
                     " --no-lowercase --max-length 512 --threads 2 --input " +
                     test::shared_path("fixtures/tokenizer/input.jsonl") + " --output " + dir + "/out.jsonl";
@@ -42,7 +56,7 @@ TEST(CliTokenize, BadJsonlNamesFileAndLine) {
   std::string dir = test::make_temp_dir("bertkit-cli-bad");
   std::ofstream(dir + "/in.jsonl") << "{\"text\": \"fine\"}\n\n{\"text\": 3}\n";
   std::string log;
-  int rc = test::run_command(test::bertkit_binary() + " tokenize -t " + test::shared_path("fixtures/pipelines/ner") +
+  int rc = test::run_command(binary() + " tokenize -t " + test::shared_path("fixtures/pipelines/ner") +
                                  " -i " + dir + "/in.jsonl",
                              &log);
   EXPECT_EQ(rc, 2) << log;
@@ -54,7 +68,7 @@ TEST(CliTokenizer, TrainWordPieceThenTokenize) {
   BERTKIT_NEED_SHARED("data/sentencepiece/botchan.txt");
   std::string dir = test::make_temp_dir("bertkit-cli-train");
   std::string log;
-  ASSERT_EQ(test::run_command(test::bertkit_binary() + " tokenizer train --type wordpiece --vocab-size 1200 -i " +
+  ASSERT_EQ(test::run_command(binary() + " tokenizer train --type wordpiece --vocab-size 1200 -i " +
                                   test::shared_path("data/sentencepiece/botchan.txt") + " -o " + dir + "/wp",
                               &log),
             0)
@@ -63,7 +77,7 @@ TEST(CliTokenizer, TrainWordPieceThenTokenize) {
   EXPECT_EQ(tok->vocab_size(), 1200u);
   EXPECT_EQ(tok->special_tokens().cls, 2);
   EXPECT_EQ(tok->encode("The cat").tokens.front(), "[CLS]");
-  ASSERT_EQ(test::run_command(test::bertkit_binary() + " tokenizer train --type sentencepiece --model-type bpe "
+  ASSERT_EQ(test::run_command(binary() + " tokenizer train --type sentencepiece --model-type bpe "
                                   "--vocab-size 800 --threads 1 -i " +
                                   test::shared_path("data/sentencepiece/botchan.txt") + " -o " + dir + "/sp",
                               &log),
