@@ -3,7 +3,7 @@
 //     /usr/share/common-licenses), paragraphs as lines;
 //  2. a WordPiece vocabulary trained on it (words seen twice + characters);
 //  3. pretraining (MLM) of a small BERT from scratch;
-//  4. fine-tuning on "which license is this paragraph from?" (deterministic
+//  4. fine-tuning on "which license is this passage from?" (deterministic
 //     train/dev split), evaluation against the majority-class baseline;
 //  5. the exported model directory and what to run next.
 #include <algorithm>
@@ -35,13 +35,14 @@ namespace fs = std::filesystem;
 const char* kDefaultConfig = R"({
   "corpus_dir": "/usr/share/common-licenses",
   "classes": ["GPL-3", "Apache-2.0", "MPL-2.0", "GFDL-1.3", "Artistic", "CC0-1.0"],
-  "min_paragraph_words": 8,
+  "chunk_words": 24,
+  "min_chunk_words": 8,
   "dev_every": 4,
   "vocab_min_count": 2,
-  "model": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 256,
+  "model": {"hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 256,
             "max_position_embeddings": 128, "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1},
   "pretrain": {"max_seq_length": 64, "steps": 300, "batch_size": 32, "learning_rate": 0.001, "warmup_ratio": 0.1},
-  "finetune": {"max_seq_length": 128, "epochs": 10, "batch_size": 16, "learning_rate": 0.0005, "warmup_ratio": 0.1},
+  "finetune": {"max_seq_length": 64, "epochs": 20, "batch_size": 16, "learning_rate": 0.001, "warmup_ratio": 0.1},
   "seed": 42,
   "threads": 2
 })";
@@ -85,6 +86,22 @@ std::size_t count_words(const std::string& s) {
   std::size_t n = 0;
   while (is >> w) ++n;
   return n;
+}
+
+// Consecutive pieces of at most n words of each paragraph.
+std::vector<std::string> chunks(const std::vector<std::string>& paras, int64_t n) {
+  std::vector<std::string> out;
+  for (auto& p : paras) {
+    std::istringstream is(p);
+    std::string w, cur;
+    int64_t k = 0;
+    while (is >> w) {
+      cur += (cur.empty() ? "" : " ") + w;
+      if (++k == n) out.push_back(cur), cur.clear(), k = 0;
+    }
+    if (!cur.empty()) out.push_back(cur);
+  }
+  return out;
 }
 
 // Words as BERT's basic tokenizer splits them (lowercased ASCII, punctuation alone).
@@ -151,7 +168,9 @@ int run_quickstart(const QuickArgs& a) {
   json::ObjectReader r(cfg, "");
   const std::string corpus_dir = r.get("corpus_dir", std::string("/usr/share/common-licenses"));
   const auto classes = r.required<std::vector<std::string>>("classes");
-  const int64_t min_words = r.get<int64_t>("min_paragraph_words", 8);
+  const int64_t chunk_words = r.get<int64_t>("chunk_words", 24);
+  const int64_t min_words = r.get<int64_t>("min_chunk_words", 8);
+  BERTKIT_CHECK_INPUT(chunk_words >= 1 && min_words >= 1, "chunk_words and min_chunk_words must be positive");
   const int64_t dev_every = r.get<int64_t>("dev_every", 4);
   const int64_t vocab_min = r.get<int64_t>("vocab_min_count", 2);
   const Json model_cfg = r.required<Json>("model");
@@ -199,9 +218,9 @@ int run_quickstart(const QuickArgs& a) {
     corpus_lines.push_back("");  // document boundary
     if (std::find(classes.begin(), classes.end(), f) == classes.end()) continue;
     int64_t k = 0;
-    for (auto& p : paras) {
-      if (static_cast<int64_t>(count_words(p)) < min_words) continue;
-      Json row{{"text", p}, {"label", f}};
+    for (auto& chunk : chunks(paras, chunk_words)) {
+      if (static_cast<int64_t>(count_words(chunk)) < min_words) continue;
+      Json row{{"text", chunk}, {"label", f}};
       if (k++ % dev_every == dev_every - 1) {
         dev_rows.push_back(row);
         ++dev_count[f];
@@ -222,7 +241,7 @@ int run_quickstart(const QuickArgs& a) {
   int64_t majority = 0;
   for (auto& [c, n] : dev_count) majority = std::max(majority, n);
   std::cout << "      " << files.size() << " files, " << all_paragraphs.size() << " paragraphs; classification: "
-            << train_rows.size() << " train / " << dev_rows.size() << " dev paragraphs over " << classes.size()
+            << train_rows.size() << " train / " << dev_rows.size() << " dev passages (<= " << chunk_words << " words) over " << classes.size()
             << " licenses\n";
 
   // 2. vocabulary
@@ -278,7 +297,7 @@ int run_quickstart(const QuickArgs& a) {
               {"logging", {{"every_steps", 50}, {"progress", true}, {"tensorboard", false}}},
               {"checkpoint", {{"keep_last", 1}}},
               {"output", {{"dir", out + "/finetune"}, {"overwrite", true}}}};
-  std::cout << "[4/5] fine-tuning: which license is a paragraph from? " << ft_epochs << " epochs\n";
+  std::cout << "[4/5] fine-tuning: which license is a passage from? " << ft_epochs << " epochs\n";
   TrainResult fr = Trainer(RunConfig::from_json(ft_run)).train();
 
   // 5. report
@@ -287,7 +306,7 @@ int run_quickstart(const QuickArgs& a) {
   Json report{{"dev_accuracy", acc}, {"majority_baseline", maj},
               {"dev_macro_f1", fr.last_eval.count("f1") ? fr.last_eval.at("f1") : 0.0},
               {"pretrain_mlm_loss_first", first_loss}, {"pretrain_mlm_loss_last", last_loss},
-              {"train_paragraphs", train_rows.size()}, {"dev_paragraphs", dev_rows.size()},
+              {"train_passages", train_rows.size()}, {"dev_passages", dev_rows.size()},
               {"model_dir", fr.model_dir}, {"pretrained_dir", pr.model_dir}};
   write_file_atomic(out + "/quickstart_report.json", report.dump(2) + "\n");
   std::cout << "[5/5] dev accuracy " << acc << " (majority class " << maj << "), macro F1 " << report["dev_macro_f1"].get<double>()
