@@ -118,7 +118,8 @@ bertkit::cli::Action setup(CLI::App& sub) {
       ->check(CLI::IsMember({"none", "longest_first", "only_first", "only_second"}));
   sub.add_option("--stride", a->stride, "Overlap in tokens between overflowing windows");
   sub.add_flag("--overflowing", a->overflowing, "Add the overflowing windows (\"overflowing\": [...])");
-  sub.add_option("--padding", a->padding, "none, longest (within each batch of lines) or max_length")
+  sub.add_option("--padding", a->padding, "none, longest (the longest line of each chunk of 4096 lines; lines mixing single texts and pairs "
+                 "are padded alone) or max_length")
       ->check(CLI::IsMember({"none", "longest", "max_length"}));
   sub.add_option("--pad-to-multiple-of", a->pad_to_multiple_of, "Round padded lengths up to a multiple of N");
   sub.add_flag("--no-special-tokens", a->no_special_tokens, "Do not add [CLS]/[SEP]");

@@ -120,11 +120,14 @@ void tokenize_to_jsonl(const Tokenizer& tokenizer, const std::vector<TokenizeInp
       for (std::size_t i = start; i < stop; ++i) encs.push_back(tokenizer.encode_words(inputs[i].words, encode));
     } else {
       std::vector<std::string> texts, pairs;
-      bool any_pair = false;
-      for (std::size_t i = start; i < stop; ++i) any_pair = any_pair || inputs[i].pair.has_value();
-      if (!any_pair) {
-        for (std::size_t i = start; i < stop; ++i) texts.push_back(inputs[i].text);
-        encs = tokenizer.encode_batch(texts, nullptr, encode, threads);
+      std::size_t with_pair = 0;
+      for (std::size_t i = start; i < stop; ++i) with_pair += inputs[i].pair.has_value();
+      if (with_pair == 0 || with_pair == stop - start) {
+        for (std::size_t i = start; i < stop; ++i) {
+          texts.push_back(inputs[i].text);
+          if (with_pair) pairs.push_back(*inputs[i].pair);
+        }
+        encs = tokenizer.encode_batch(texts, with_pair ? &pairs : nullptr, encode, threads);
       } else {
         // Mixed single texts and pairs: encode one by one (padding applies per line).
         for (std::size_t i = start; i < stop; ++i)
