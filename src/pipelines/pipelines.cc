@@ -351,8 +351,9 @@ std::vector<QaAnswer> question_answering(const LoadedModel& m, const std::string
   BERTKIT_CHECK_INPUT(o.top_k >= 1, "question-answering: top_k must be >= 1");
   BERTKIT_CHECK_INPUT(o.max_answer_len >= 1, "question-answering: max_answer_len must be >= 1");
   const Tokenizer& tok = *m.tokenizer;
+  // transformers: min(model_max_length, 384); also capped by the model's positions.
   std::size_t max_seq_len = o.max_seq_len > 0 ? static_cast<std::size_t>(o.max_seq_len)
-                                               : std::min<std::size_t>(tok.model_max_length() ? tok.model_max_length() : 512, 384);
+                                               : std::min<std::size_t>(max_len(m), 384);
   std::size_t doc_stride = o.doc_stride >= 0 ? static_cast<std::size_t>(o.doc_stride) : std::min<std::size_t>(max_seq_len / 2, 128);
   BERTKIT_CHECK_INPUT(doc_stride <= max_seq_len, "question-answering: doc_stride (" + std::to_string(doc_stride) +
                                                      ") is larger than max_seq_len (" + std::to_string(max_seq_len) + ")");
