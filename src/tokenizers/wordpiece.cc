@@ -155,7 +155,17 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
   resolve_special_ids();
   if (model_.unk_id() < 0)
     throw InputError("WordPiece: the unknown token '" + config_.unk_token + "' is not in the vocabulary");
-  post_ = PostProcessor::bert(specials_.cls_token, specials_.cls, specials_.sep_token, specials_.sep);
+  if (specials_.cls >= 0 && specials_.sep >= 0) {
+    post_ = PostProcessor::bert(specials_.cls_token, specials_.cls, specials_.sep_token, specials_.sep);
+  } else {
+    // A vocabulary without [CLS]/[SEP] (e.g. trained without them): no specials, B has type 1.
+    TemplatePiece a, b;
+    a.is_sequence = b.is_sequence = true;
+    b.sequence = 1;
+    b.type_id = 1;
+    post_.single = {a};
+    post_.pair = {a, b};
+  }
   std::vector<AddedToken> added;
   for (const std::string* t : {&specials_.pad_token, &specials_.unk_token, &specials_.cls_token,
                                &specials_.sep_token, &specials_.mask_token}) {
