@@ -251,3 +251,30 @@ TEST(TokenizerApi, StripAccentsIsIndependentOfLowercase) {
   tok->set_normalizer(n);
   EXPECT_EQ(tok->tokenize("Café"), (std::vector<std::string>{"cafe"}));
 }
+
+TEST(TokenizerApi, BatchOnThreadsEqualsOneByOne) {
+  BERTKIT_NEED_SHARED("data/corpus/tinyshakespeare.txt");
+  auto tok = uncased();
+  std::ifstream in(test::shared_path("data/corpus/tinyshakespeare.txt"));
+  std::vector<std::string> lines, pairs;
+  std::string line;
+  while (std::getline(in, line) && lines.size() < 3000)
+    if (!line.empty()) lines.push_back(line);
+  pairs.assign(lines.rbegin(), lines.rend());
+  EncodeOptions opt;
+  opt.max_length = 24;
+  opt.truncation = Truncation::LongestFirst;
+  opt.stride = 4;
+  opt.return_overflowing = true;
+  auto batch = tok->encode_batch(lines, &pairs, opt, 4);
+  ASSERT_EQ(batch.size(), lines.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    Encoding one = tok->encode(lines[i], std::string_view(pairs[i]), opt);
+    ASSERT_EQ(batch[i].ids, one.ids) << i;
+    ASSERT_EQ(batch[i].offsets, one.offsets) << i;
+    ASSERT_EQ(batch[i].overflowing.size(), one.overflowing.size()) << i;
+  }
+  // Bad pairs count is an input error.
+  std::vector<std::string> short_pairs = {"x"};
+  EXPECT_THROW(tok->encode_batch(lines, &short_pairs, opt, 2), InputError);
+}
