@@ -15,11 +15,21 @@ static std::string env_or(const char* name, const std::string& fallback) {
   return (v && *v) ? std::string(v) : fallback;
 }
 
-std::string source_dir() { return env_or("BERTKIT_SOURCE_DIR", "."); }
-std::string shared_dir() { return env_or("BERTKIT_SHARED", source_dir() + "/../shared"); }
+#ifndef BERTKIT_DEFAULT_SOURCE_DIR
+#define BERTKIT_DEFAULT_SOURCE_DIR "."
+#endif
+#ifndef BERTKIT_DEFAULT_SHARED
+#define BERTKIT_DEFAULT_SHARED BERTKIT_DEFAULT_SOURCE_DIR "/../shared"
+#endif
+#ifndef BERTKIT_DEFAULT_BINARY
+#define BERTKIT_DEFAULT_BINARY "bertkit"
+#endif
+
+std::string source_dir() { return env_or("BERTKIT_SOURCE_DIR", BERTKIT_DEFAULT_SOURCE_DIR); }
+std::string shared_dir() { return env_or("BERTKIT_SHARED", BERTKIT_DEFAULT_SHARED); }
 bool shared_required() { return env_or("BERTKIT_REQUIRE_SHARED", "0") == "1"; }
 std::string shared_path(const std::string& rel) { return shared_dir() + "/" + rel; }
-std::string bertkit_binary() { return env_or("BERTKIT_BINARY", "bertkit"); }
+std::string bertkit_binary() { return env_or("BERTKIT_BINARY", BERTKIT_DEFAULT_BINARY); }
 bool path_exists(const std::string& p) { return fs::exists(p); }
 
 std::string make_temp_dir(const std::string& prefix) {
