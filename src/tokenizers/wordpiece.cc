@@ -1,5 +1,7 @@
 #include "bertkit/tokenizers/wordpiece.h"
 
+#include <unordered_set>
+
 #include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -761,9 +763,14 @@ std::string WordPieceTokenizer::to_tokenizer_json() const {
   model["unk_token"] = model_.unk_token();
   model["continuing_subword_prefix"] = model_.prefix();
   model["max_input_chars_per_word"] = model_.max_input_chars_per_word();
+  // ordered_json's lookups are linear: append through its vector base and
+  // de-duplicate with a hash set, or a 30k vocabulary takes seconds.
   ojson vocab = ojson::object();
+  auto& entries = static_cast<std::vector<std::pair<const std::string, ojson>>&>(vocab.get_ref<ojson::object_t&>());
+  entries.reserve(model_.size());
+  std::unordered_set<std::string_view> seen;
   for (std::size_t i = 0; i < model_.size(); ++i)
-    if (!vocab.contains(model_.vocab()[i])) vocab[model_.vocab()[i]] = i;
+    if (seen.insert(model_.vocab()[i]).second) entries.emplace_back(model_.vocab()[i], i);
   model["vocab"] = vocab;
   j["model"] = model;
   return j.dump(2, ' ', false, ojson::error_handler_t::replace);
