@@ -67,6 +67,9 @@ RunConfig tiny_run(const std::string& out) {
   j["eval"] = {{"per_epoch", false}, {"at_end", false}};
   j["checkpoint"] = {{"keep_last", 1}};
   j["train"]["num_threads"] = 1;
+  // The CPU's semantics (bit-exact resume, fp16 refused) are what these tests
+  // assert: "auto" would pick CUDA on a GPU machine.
+  j["train"]["device"] = "cpu";
   return RunConfig::from_json(j);
 }
 
