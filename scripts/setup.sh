@@ -12,6 +12,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread        # LibTorch 1.13 (CPU); OpenBLAS: without it matmuls run ~50x slower
   libsentencepiece-dev nlohmann-json3-dev libcli11-dev libgtest-dev libutf8proc-dev zlib1g-dev
   libmecab-dev mecab-ipadic-utf8           # Japanese word splitter
+  libgloo-dev                              # c10d Gloo: multi-process (torchrun-style) training
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
