@@ -28,7 +28,7 @@ struct PredictArgs {
   std::string aggregation = "simple";
   std::string function_to_apply = "default";
   int doc_stride = -1, max_seq_len = -1, max_answer_len = 15;
-  bool handle_impossible = false, no_align_to_words = false;
+  bool handle_impossible = false, no_align_to_words = false, hf_early_exit = false;
   std::string pooling;
   bool normalize = false, similarity = false;
   int max_length = 0;
@@ -164,6 +164,7 @@ int run_predict(const PredictArgs& a) {
         o.max_answer_len = static_cast<std::size_t>(a.max_answer_len);
         o.handle_impossible_answer = a.handle_impossible;
         o.align_to_words = !a.no_align_to_words;
+        o.hf_tokenizers_early_exit = a.hf_early_exit;
         results.push_back(P::to_json(P::question_answering(m, it.question, it.context, o)));
       } else {
         results.push_back(P::to_json(P::fill_mask(m, it.text, a.top_k < 0 ? 5 : static_cast<std::size_t>(a.top_k))));
@@ -218,6 +219,11 @@ Action setup(CLI::App& sub) {
   sub.add_option("--max-answer-len", a->max_answer_len, "question-answering: longest answer in tokens")->capture_default_str();
   sub.add_flag("--handle-impossible-answer", a->handle_impossible, "question-answering: allow the empty answer");
   sub.add_flag("--no-align-to-words", a->no_align_to_words, "question-answering: keep token offsets, not word bounds");
+  sub.add_flag("--hf-tokenizers-early-exit", a->hf_early_exit,
+               "question-answering: cut windows as HF tokenizers >= 0.23 does (truncation early exit, PR #1990): "
+               "the context is tokenised only up to max_seq_len tokens, so windows cover just its start; "
+               "reproduces transformers' QA pipeline run with tokenizers 0.23.x (default: windows cover the whole "
+               "context, as with tokenizers <= 0.22)");
   sub.add_option("--pooling", a->pooling, "embeddings: cls, mean, max, mean_sqrt_len_tokens (default: the model's, else mean)");
   sub.add_flag("--normalize", a->normalize, "embeddings: L2-normalise");
   sub.add_flag("--similarity", a->similarity, "embeddings: add the cosine similarity matrix of the inputs");

@@ -362,6 +362,7 @@ std::vector<QaAnswer> question_answering(const LoadedModel& m, const std::string
   eo.truncation = Truncation::OnlySecond;
   eo.stride = doc_stride;
   eo.return_overflowing = true;
+  eo.truncation_early_exit = o.hf_tokenizers_early_exit;
   Encoding first = tok.encode(question, std::string_view(context), eo);
   std::vector<Encoding> windows;
   std::vector<Encoding> rest = std::move(first.overflowing);

@@ -207,6 +207,26 @@ std::vector<RawTokens> windows(RawTokens seq, std::size_t max_len, std::size_t s
 
 }  // namespace
 
+void TokenizerBase::truncate_early_exit(RawTokens& seq, std::size_t max_length) {
+  // HF PreTokenizedString::tokenize_with_limit (right direction): after each
+  // split it tokenises, stop once the running count is >= max_length; splits
+  // that were already tokens (added tokens) count but do not stop it.
+  const std::size_t n = seq.size();
+  for (std::size_t i = 0; i < n;) {
+    std::size_t j = i + 1;
+    while (j < n && seq.word_ids[j] == seq.word_ids[i]) ++j;
+    const bool added = std::binary_search(seq.added_words.begin(), seq.added_words.end(), seq.word_ids[i]);
+    if (!added && j >= max_length) {
+      seq.ids.resize(j);
+      seq.offsets.resize(j);
+      seq.byte_offsets.resize(j);
+      seq.word_ids.resize(j);
+      return;
+    }
+    i = j;
+  }
+}
+
 Encoding TokenizerBase::assemble(RawTokens a, const RawTokens* b, const EncodeOptions& options) const {
   std::vector<RawTokens> wa, wb;
   const bool is_pair = b != nullptr;
@@ -215,6 +235,14 @@ Encoding TokenizerBase::assemble(RawTokens a, const RawTokens* b, const EncodeOp
 
   std::size_t max_length = options.max_length;
   if (max_length == 0 && options.truncation != Truncation::None) max_length = model_max_length_;
+  if (options.truncation_early_exit && options.truncation != Truncation::None && max_length > 0) {
+    if (!supports_truncation_early_exit())
+      throw InputError("truncation_early_exit (HF tokenizers 0.23 windows) is only implemented for WordPiece "
+                       "tokenizers; turn it off for this tokenizer");
+    // HF: every sequence but the first under only_second.
+    if (options.truncation != Truncation::OnlySecond) truncate_early_exit(a, max_length);
+    if (is_pair) truncate_early_exit(bcopy, max_length);
+  }
   if (options.truncation != Truncation::None && max_length > 0) {
     std::size_t added = options.add_special_tokens ? post_.added_tokens(is_pair) : 0;
     std::size_t limit = max_length > added ? max_length - added : 0;
@@ -494,9 +522,30 @@ std::vector<Encoding> TokenizerBase::encode_batch(const std::vector<std::string>
 
 Encoding TokenizerBase::encode_words(const std::vector<std::string>& words, const EncodeOptions& options) const {
   RawTokens a;
-  for (std::size_t i = 0; i < words.size(); ++i) split(words[i], a, 0, static_cast<int32_t>(i));
+  const bool early_exit = options.truncation_early_exit && options.truncation != Truncation::None &&
+                          options.truncation != Truncation::OnlySecond;
+  if (!early_exit) {
+    for (std::size_t i = 0; i < words.size(); ++i) split(words[i], a, 0, static_cast<int32_t>(i));
+  } else {
+    if (!supports_truncation_early_exit())
+      throw InputError("truncation_early_exit (HF tokenizers 0.23 windows) is only implemented for WordPiece "
+                       "tokenizers; turn it off for this tokenizer");
+    // HF tokenises each pre-split word as its own sequence: the limit applies
+    // to each word's splits alone, never across words.
+    const std::size_t max_length = options.max_length ? options.max_length : model_max_length_;
+    RawTokens w;
+    for (std::size_t i = 0; i < words.size(); ++i) {
+      w.clear();
+      split(words[i], w);
+      if (max_length > 0) truncate_early_exit(w, max_length);
+      for (std::size_t t = 0; t < w.size(); ++t)
+        a.push(w.ids[t], w.offsets[t], w.byte_offsets[t], static_cast<int32_t>(i));
+    }
+  }
+  EncodeOptions assembled = options;
+  assembled.truncation_early_exit = false;  // applied per word above
   std::vector<Encoding> out;
-  out.push_back(assemble(std::move(a), nullptr, options));
+  out.push_back(assemble(std::move(a), nullptr, assembled));
   pad(out, options);
   return std::move(out[0]);
 }

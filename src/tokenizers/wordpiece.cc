@@ -380,6 +380,7 @@ int32_t WordPieceTokenizer::split(std::string_view text, RawTokens& out, int32_t
     std::size_t chars = utf8::count(t.content);
     out.push(t.id, Offset{cp, cp + chars}, Offset{next, next + t.content.size()},
              fixed_word >= 0 ? fixed_word : word);
+    out.added_words.push_back(fixed_word >= 0 ? fixed_word : word);
     ++word;
     cp += chars;
     pos = next + t.content.size();

@@ -74,6 +74,11 @@ struct QaOptions {
   int64_t max_seq_len = -1;   // -1: min(model_max_length, 384)
   bool handle_impossible_answer = false;
   bool align_to_words = true;
+  // Windows as HF tokenizers >= 0.23 cut them (EncodeOptions::truncation_early_exit):
+  // the context stops being tokenised once it has max_seq_len tokens, so the
+  // overflowing windows cover only its start. What transformers 4.47's
+  // QuestionAnsweringPipeline gives with tokenizers 0.23.x installed.
+  bool hf_tokenizers_early_exit = false;
 };
 struct QaAnswer {
   double score = 0;

@@ -18,6 +18,9 @@ struct RawTokens {
   std::vector<Offset> offsets;       // code points into the sequence's text
   std::vector<Offset> byte_offsets;  // bytes into the sequence's text
   std::vector<int32_t> word_ids;
+  // Word ids of the added tokens matched in the text (HF: splits that arrive
+  // already tokenised; truncation_early_exit counts them but never stops after them).
+  std::vector<int32_t> added_words;
 
   std::size_t size() const { return ids.size(); }
   void clear() {
@@ -25,6 +28,7 @@ struct RawTokens {
     offsets.clear();
     byte_offsets.clear();
     word_ids.clear();
+    added_words.clear();
   }
   void push(int32_t id, Offset cp, Offset bytes, int32_t word) {
     ids.push_back(id);
@@ -88,6 +92,13 @@ class TokenizerBase : public Tokenizer {
 
   // Specials, truncation (+ overflowing windows) for one or two raw sequences.
   Encoding assemble(RawTokens a, const RawTokens* b, const EncodeOptions& options) const;
+  // options.truncation_early_exit: keep the words of `seq` up to and including
+  // the first one (not an added token) that brings its token count to >=
+  // max_length. Needs word ids that number the pre-tokenizer splits in order.
+  static void truncate_early_exit(RawTokens& seq, std::size_t max_length);
+  // Whether `split` numbers HF's pre-tokenizer splits in its word ids (what
+  // truncation_early_exit needs); tokenizers that do not throw on it.
+  virtual bool supports_truncation_early_exit() const { return false; }
   // Pad every encoding (and its overflowing windows) as options ask; `longest`
   // is the target for Padding::Longest.
   void pad(std::vector<Encoding>& encodings, const EncodeOptions& options) const;

@@ -46,6 +46,15 @@ struct EncodeOptions {
   bool return_overflowing = false;
   Padding padding = Padding::None;     // for batches: Longest pads to the longest in the batch
   std::size_t pad_to_multiple_of = 0;
+  // HF tokenizers >= 0.23 (PR #1990 "early exit for truncation"): when
+  // truncating, each sequence that may be truncated (both, except the first
+  // under only_second) stops being tokenised after the first pre-tokenizer
+  // split (word) that brings its token count to >= max_length (the whole
+  // max_length, specials not counted); later words are dropped, so the
+  // overflowing windows cover only the start of a long text. false (default):
+  // tokenizers <= 0.22, windows cover the whole text. WordPiece only (other
+  // tokenizers throw InputError). docs/tokenizers.md.
+  bool truncation_early_exit = false;
 };
 
 // Ids of the special tokens a model needs; -1 when the vocabulary lacks one.

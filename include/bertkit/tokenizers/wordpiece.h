@@ -102,6 +102,7 @@ class WordPieceTokenizer : public TokenizerBase {
 
   int32_t split(std::string_view text, RawTokens& out, int32_t first_word = 0,
                 int32_t fixed_word = -1) const override;
+  bool supports_truncation_early_exit() const override { return true; }  // one word id per split
 
   std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = true) const override;
   int32_t token_to_id(std::string_view token) const override;
