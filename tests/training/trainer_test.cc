@@ -244,3 +244,27 @@ TEST(Trainer, OutputsCheckpointsAndTensorBoard) {
   EXPECT_NE(error_of([&] { Trainer t(c); }).find("exists and is not empty"), std::string::npos);
   fs::remove_all(root);
 }
+
+// Same seed and thread count: the same run, bit for bit, also with several
+// intra-op threads (the quickstart trains on 2). A different thread count may
+// round differently (LibTorch's parallel reductions); the same count must not.
+TEST(Trainer, SameSeedAndThreadsGiveBitIdenticalRuns) {
+  BERTKIT_NEED_SHARED("data/bert-vocab/bert-base-uncased-vocab.txt");
+  BERTKIT_NEED_SHARED("data/corpus/gutenberg/pg11.txt");
+  const int threads_before = torch::get_num_threads();
+  std::string root = test::make_temp_dir();
+  std::vector<TrainResult> runs;
+  for (const char* name : {"/a", "/b"}) {
+    RunConfig c = tiny_run(root + name);
+    c.train.max_steps = 4;
+    c.train.num_threads = 2;
+    runs.push_back(Trainer(c).train());
+  }
+  torch::set_num_threads(threads_before);
+  ASSERT_EQ(runs[0].step_loss.size(), 4u);
+  ASSERT_EQ(runs[1].step_loss.size(), 4u);
+  for (int step = 1; step <= 4; ++step) EXPECT_EQ(runs[0].step_loss.at(step), runs[1].step_loss.at(step)) << "step " << step;
+  EXPECT_NE(runs[0].step_loss.at(1), runs[0].step_loss.at(4));  // it did train
+  EXPECT_EQ(read_file(root + "/a/model/model.safetensors"), read_file(root + "/b/model/model.safetensors"));
+  fs::remove_all(root);
+}
