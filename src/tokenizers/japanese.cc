@@ -123,17 +123,7 @@ JapaneseTokenizer::JapaneseTokenizer(std::vector<std::string> vocab, JapaneseCon
 
 std::unique_ptr<JapaneseTokenizer> JapaneseTokenizer::from_files(const std::string& vocab_path,
                                                                  const std::string& tokenizer_config_path) {
-  std::string text = read_file(vocab_path);
-  std::vector<std::string> vocab;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    std::string line = text.substr(pos, nl - pos);
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
-    vocab.push_back(std::move(line));
-    pos = nl + 1;
-  }
+  std::vector<std::string> vocab = read_vocab_file(vocab_path);
   JapaneseConfig config;
   if (!tokenizer_config_path.empty()) {
     json cfg;

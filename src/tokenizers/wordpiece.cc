@@ -525,9 +525,8 @@ void apply_tokenizer_config(const std::string& path, WordPieceConfig& config, bo
 
 }  // namespace
 
-std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_vocab_file(const std::string& vocab_path,
-                                                                        const std::string& tokenizer_config_path) {
-  std::string text = read_file(vocab_path);
+std::vector<std::string> read_vocab_file(const std::string& path) {
+  std::string text = read_file(path);
   std::vector<std::string> vocab;
   std::size_t pos = 0;
   while (pos < text.size()) {
@@ -538,6 +537,12 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_vocab_file(const st
     vocab.push_back(std::move(line));
     pos = nl + 1;
   }
+  return vocab;
+}
+
+std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_vocab_file(const std::string& vocab_path,
+                                                                        const std::string& tokenizer_config_path) {
+  std::vector<std::string> vocab = read_vocab_file(vocab_path);
   if (vocab.empty()) throw InputError(vocab_path + ": the vocabulary file is empty (expected one token a line)");
   WordPieceConfig config;
   std::vector<AddedToken> added;

@@ -21,6 +21,9 @@ struct BertNormalizerOptions {
   bool strips_accents() const { return strip_accents.value_or(lowercase); }
 };
 
+// vocab.txt: one token a line (trailing \r, spaces and tabs dropped), in id order.
+std::vector<std::string> read_vocab_file(const std::string& path);
+
 // The vocabulary and the greedy longest-match-first search. Lookups hash the
 // bytes of a candidate once per prefix length and never allocate.
 class WordPieceModel {
