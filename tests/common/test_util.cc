@@ -54,4 +54,30 @@ int run_command(const std::string& cmd, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+nlohmann::json run_json(const std::string& cmd) {
+  std::string out;
+  int rc = run_command(cmd + " 2>/dev/null", &out);
+  EXPECT_EQ(rc, 0) << cmd << "\n" << out;
+  try {
+    return nlohmann::json::parse(out);
+  } catch (...) {
+    ADD_FAILURE() << "not JSON from: " << cmd << "\n" << out;
+    return nlohmann::json();
+  }
+}
+
+std::string cp_slice(const std::string& s, std::size_t a, std::size_t b) {
+  std::size_t n = 0, ba = s.size(), bb = s.size();
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) continue;
+    if (n == a) ba = i;
+    if (n == b) {
+      bb = i;
+      break;
+    }
+    ++n;
+  }
+  return ba < bb ? s.substr(ba, bb - ba) : "";
+}
+
 }  // namespace bertkit::test

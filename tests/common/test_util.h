@@ -6,6 +6,8 @@
 #include <fstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace bertkit::test {
 
 // The ../shared folder: $BERTKIT_SHARED, else ../shared beside the source tree.
@@ -23,6 +25,12 @@ std::string make_temp_dir(const std::string& prefix = "bertkit-test");
 bool path_exists(const std::string& p);
 // Run a shell command, capture stdout+stderr; returns the exit code.
 int run_command(const std::string& cmd, std::string* output = nullptr);
+// Run a command that must succeed and print one JSON document on stdout
+// (stderr discarded); records a test failure and returns null otherwise.
+nlohmann::json run_json(const std::string& cmd);
+// Code points [a, b) of UTF-8 text, computed independently of the library
+// (tests check the library's offsets with it).
+std::string cp_slice(const std::string& s, std::size_t a, std::size_t b);
 
 }  // namespace bertkit::test
 

@@ -13,35 +13,11 @@
 #include "test_util.h"
 
 using namespace bertkit;
+using test::cp_slice;
+using test::run_json;
 using nlohmann::json;
 
 namespace {
-
-json run_json(const std::string& cmd) {
-  std::string out;
-  int rc = test::run_command(cmd + " 2>/dev/null", &out);
-  EXPECT_EQ(rc, 0) << cmd << "\n" << out;
-  try {
-    return json::parse(out);
-  } catch (...) {
-    ADD_FAILURE() << "not JSON from: " << cmd << "\n" << out;
-    return json();
-  }
-}
-
-std::string cp_slice(const std::string& s, std::size_t a, std::size_t b) {
-  std::size_t n = 0, ba = s.size(), bb = s.size();
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) continue;
-    if (n == a) ba = i;
-    if (n == b) {
-      bb = i;
-      break;
-    }
-    ++n;
-  }
-  return ba < bb ? s.substr(ba, bb - ba) : "";
-}
 
 std::string shell_quote(const std::string& s) {
   std::string o = "'";
