@@ -83,6 +83,19 @@ std::size_t count(std::string_view s) {
   return n;
 }
 
+std::vector<uint32_t> code_point_index(std::string_view s) {
+  std::vector<uint32_t> cp_at(s.size() + 1);
+  std::size_t i = 0, cp = 0;
+  while (i < s.size()) {
+    std::size_t start = i;
+    next(s, i);
+    for (std::size_t k = start; k < i; ++k) cp_at[k] = static_cast<uint32_t>(cp);
+    ++cp;
+  }
+  cp_at[s.size()] = static_cast<uint32_t>(cp);
+  return cp_at;
+}
+
 }  // namespace utf8
 
 // ---------------------------------------------------------------------------

@@ -250,17 +250,7 @@ void JapaneseTokenizer::segment(std::string_view text, std::size_t begin, std::s
 }
 
 int32_t JapaneseTokenizer::split(std::string_view text, RawTokens& out, int32_t first_word, int32_t fixed_word) const {
-  std::vector<uint32_t> cp_at(text.size() + 1);
-  {
-    std::size_t i = 0, cp = 0;
-    while (i < text.size()) {
-      std::size_t start = i;
-      utf8::next(text, i);
-      for (std::size_t k = start; k < i; ++k) cp_at[k] = static_cast<uint32_t>(cp);
-      ++cp;
-    }
-    cp_at[text.size()] = static_cast<uint32_t>(cp);
-  }
+  const std::vector<uint32_t> cp_at = utf8::code_point_index(text);
   int32_t word = first_word;
   std::size_t pos = 0;
   for (;;) {

@@ -194,17 +194,7 @@ bool SentencePieceTokenizer::is_continuation(int32_t id) const {
 int32_t SentencePieceTokenizer::split(std::string_view text, RawTokens& out, int32_t first_word,
                                       int32_t fixed_word) const {
   // Code point index of every byte of the original text.
-  std::vector<uint32_t> cp_at(text.size() + 1);
-  {
-    std::size_t i = 0, cp = 0;
-    while (i < text.size()) {
-      std::size_t start = i;
-      utf8::next(text, i);
-      for (std::size_t k = start; k < i; ++k) cp_at[k] = static_cast<uint32_t>(cp);
-      ++cp;
-    }
-    cp_at[text.size()] = static_cast<uint32_t>(cp);
-  }
+  const std::vector<uint32_t> cp_at = utf8::code_point_index(text);
   int32_t word = first_word;
   auto wid = [&](bool new_word) {
     if (fixed_word >= 0) return fixed_word;

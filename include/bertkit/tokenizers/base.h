@@ -127,6 +127,8 @@ namespace utf8 {
 char32_t next(std::string_view s, std::size_t& i);
 void append(std::string& out, char32_t c);
 std::size_t count(std::string_view s);
+// The code point index of every byte of s, plus one entry for s.size() (the total).
+std::vector<uint32_t> code_point_index(std::string_view s);
 }  // namespace utf8
 
 }  // namespace bertkit
