@@ -1,4 +1,4 @@
-// Errors (DESIGN.md decision 6): exceptions carry the file, line or key path,
+// Errors (docs/architecture.md): exceptions carry the file, line or key path,
 // what was expected, and what to do. Only main() catches them.
 //   InputError   -> exit code 2 (bad input, bad usage, malformed files)
 //   RuntimeError -> exit code 1 (a failure while running: I/O, CUDA, ...)

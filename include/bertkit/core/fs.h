@@ -1,6 +1,6 @@
 // File helpers: whole-file reads with clear errors, and atomic writes
 // (temporary name in the same directory, then rename) so a crash never
-// leaves a half-written file (DESIGN.md decision 2).
+// leaves a half-written file (docs/architecture.md).
 #pragma once
 
 #include <functional>

@@ -1,4 +1,4 @@
-// Strict, typed JSON helpers for configuration files (DESIGN.md decision 3).
+// Strict, typed JSON helpers for configuration files (docs/architecture.md).
 // No torch here: the core layer.
 //
 //   Json j = json::load_file("run.json");            // errors name file:line:column

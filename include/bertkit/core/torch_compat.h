@@ -1,4 +1,4 @@
-// LibTorch version checks (DESIGN.md decision 5): Debian's 1.13 is the
+// LibTorch version checks (docs/architecture.md): Debian's 1.13 is the
 // default build; newer APIs are used only behind these macros.
 #pragma once
 #include <torch/version.h>

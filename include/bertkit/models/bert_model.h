@@ -1,5 +1,5 @@
 // The BERT models. Module and parameter names are exactly HF's, so
-// named_parameters() is the HF state dict (DESIGN.md decision 1).
+// named_parameters() is the HF state dict (docs/architecture.md).
 // Legend: B batch, T tokens, H hidden, NH heads, V vocab, L labels.
 #pragma once
 

@@ -1,4 +1,4 @@
-// HF model directories in and out (DESIGN.md decision 2).
+// HF model directories in and out (docs/architecture.md).
 #pragma once
 
 #include <functional>
@@ -50,7 +50,7 @@ void save_pretrained(const BertPreTrainedModel& model, const std::string& dir,
 std::map<std::string, torch::Tensor> read_checkpoint_weights(const std::string& dir,
                                                              std::string* source = nullptr);
 
-// The one place where legacy names are mapped (DESIGN.md decision 1): maps the
+// The one place where legacy names are mapped (docs/architecture.md): maps the
 // names found in a checkpoint onto the model's parameter names. Handles
 // LayerNorm gamma/beta, a missing or extra "bert." prefix, the tied decoder
 // (cls.predictions.decoder.weight dropped when tied, cls.predictions.decoder.bias

@@ -1,4 +1,4 @@
-// Batch: the one flat struct between data and models (DESIGN.md).
+// Batch: the one flat struct between data and models (docs/architecture.md).
 // Shapes use the legend: B batch, T tokens, P masked positions.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The tokenizer contract (DESIGN.md: tokenizers never see tensors).
+// The tokenizer contract (docs/architecture.md: tokenizers never see tensors).
 // Every tokenizer (WordPiece, SentencePiece, MeCab+WordPiece) implements
 // Tokenizer; everything downstream (data, tasks, pipelines) uses only this.
 #pragma once

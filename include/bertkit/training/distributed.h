@@ -1,5 +1,5 @@
-// Data-parallel training over LibTorch's c10d process groups (DESIGN.md
-// decision 7), configured from the variables torchrun sets: RANK, WORLD_SIZE,
+// Data-parallel training over LibTorch's c10d process groups (docs/architecture.md),
+// configured from the variables torchrun sets: RANK, WORLD_SIZE,
 // LOCAL_RANK, MASTER_ADDR, MASTER_PORT.
 //
 // The backend is Gloo (CPU tensors; CUDA tensors are staged through it too).

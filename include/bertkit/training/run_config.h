@@ -1,4 +1,4 @@
-// The run config (DESIGN.md decision 3): one JSON file, one struct per
+// The run config (docs/architecture.md): one JSON file, one struct per
 // section, field names = JSON keys. Unknown keys and wrong types are
 // InputErrors naming the key path; `--set a.b=value` overrides apply to the
 // JSON before parsing; to_json() gives the resolved config saved next to the outputs.
