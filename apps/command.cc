@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "bertkit/core/error.h"
+#include "bertkit/tasks/registry.h"
 #include "bertkit/version.h"
 
 namespace bertkit::cli {
@@ -25,6 +26,7 @@ void build_parser(CLI::App& app, std::vector<std::pair<CLI::App*, Action>>& acti
 }
 
 int run(int argc, const char* const* argv) {
+  register_builtin_tasks();
   CLI::App app{"bertkit: pretrain, fine-tune, evaluate, run and export BERT models (LibTorch, no Python)"};
   app.set_version_flag("--version", std::string("bertkit ") + BERTKIT_VERSION_STRING);
   std::vector<std::pair<CLI::App*, Action>> actions;

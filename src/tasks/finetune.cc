@@ -685,11 +685,4 @@ std::unique_ptr<Task> make_qa_task(const TaskInputs& in) { return std::make_uniq
 
 std::vector<std::string> finetune_task_names() { return {"classification", "ner", "qa"}; }
 
-static TaskRegistrar reg_cls("classification", make_classification_task);
-static TaskRegistrar reg_cls2("text_classification", make_classification_task);
-static TaskRegistrar reg_ner("ner", make_ner_task);
-static TaskRegistrar reg_ner2("token_classification", make_ner_task);
-static TaskRegistrar reg_qa("qa", make_qa_task);
-static TaskRegistrar reg_qa2("question_answering", make_qa_task);
-
 }  // namespace bertkit

@@ -161,11 +161,11 @@ class PretrainingTask : public Task {
   std::shared_ptr<PretrainingDataset> train_, eval_;
 };
 
-TaskRegistrar reg_pretraining("pretraining", [](const TaskInputs& in) {
-  return std::make_unique<PretrainingTask>(in, false);
-});
-TaskRegistrar reg_mlm("mlm", [](const TaskInputs& in) { return std::make_unique<PretrainingTask>(in, true); });
-
 }  // namespace
+
+std::unique_ptr<Task> make_pretraining_task(const TaskInputs& inputs) {
+  return std::make_unique<PretrainingTask>(inputs, false);
+}
+std::unique_ptr<Task> make_mlm_task(const TaskInputs& inputs) { return std::make_unique<PretrainingTask>(inputs, true); }
 
 }  // namespace bertkit

@@ -3,12 +3,13 @@
 #include <mutex>
 
 #include "bertkit/core/error.h"
+#include "bertkit/training/pretraining_task.h"
 
 namespace bertkit {
 
 namespace {
 std::map<std::string, TaskFactory>& registry() {
-  static std::map<std::string, TaskFactory> r;
+  static std::map<std::string, TaskFactory> r = {{"pretraining", make_pretraining_task}, {"mlm", make_mlm_task}};
   return r;
 }
 std::mutex& registry_mutex() {
@@ -40,7 +41,9 @@ std::unique_ptr<Task> create_task(const std::string& name, const TaskInputs& inp
   if (!factory) {
     std::string list;
     for (const auto& n : task_names()) list += (list.empty() ? "" : ", ") + n;
-    throw InputError(inputs.task_path + ".type: unknown task \"" + name + "\" (known tasks: " + list + ")");
+    throw InputError(inputs.task_path + ".type: unknown task \"" + name + "\" (known tasks: " + list +
+                     "; a program linking the library registers the fine-tuning tasks with "
+                     "bertkit::register_builtin_tasks())");
   }
   return factory(inputs);
 }

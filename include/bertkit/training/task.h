@@ -8,11 +8,17 @@
 // trainer_state.json), the optimisation loop, precision, checkpoints, logging,
 // best-checkpoint selection and early stopping.
 //
-// A task registers a factory once, at static-initialisation time:
+// Tasks are found by name (create_task). The training layer's own tasks
+// ("pretraining", "mlm") are always known; the fine-tuning tasks of the tasks
+// layer are added by bertkit::register_builtin_tasks() (bertkit/tasks/registry.h),
+// which the CLI calls at start-up. A task of your own:
 //
-//   static bertkit::TaskRegistrar reg("classification", [](const bertkit::TaskInputs& in) {
-//     return std::make_unique<ClassificationTask>(in);
+//   bertkit::register_task("my_task", [](const bertkit::TaskInputs& in) {
+//     return std::make_unique<MyTask>(in);
 //   });
+//
+// (Registration is an explicit call: a static registration object inside a
+// shared library is dropped by a static link or --as-needed.)
 //
 // Legend: B batch, T tokens.
 #pragma once
@@ -124,14 +130,10 @@ struct TaskInputs {
 
 using TaskFactory = std::function<std::unique_ptr<Task>(const TaskInputs&)>;
 
-// Register `factory` under `name` (and any aliases). Throws RuntimeError on a duplicate name.
+// Register `factory` under `name`. Throws RuntimeError on a duplicate name.
 void register_task(const std::string& name, TaskFactory factory);
 // Build the task registered under `name`; InputError listing the known names otherwise.
 std::unique_ptr<Task> create_task(const std::string& name, const TaskInputs& inputs);
 std::vector<std::string> task_names();
-
-struct TaskRegistrar {
-  TaskRegistrar(const std::string& name, TaskFactory factory) { register_task(name, std::move(factory)); }
-};
 
 }  // namespace bertkit
