@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 
 namespace fs = std::filesystem;
@@ -41,8 +43,8 @@ std::string make_temp_dir(const std::string& prefix) {
   throw std::runtime_error("cannot create a temporary directory");
 }
 
-int run_command(const std::string& cmd, std::string* output) {
-  std::string full = cmd + " 2>&1";
+// Run a shell command line as given; its stdout goes to *output.
+static int capture_stdout(const std::string& full, std::string* output) {
   FILE* pipe = popen(full.c_str(), "r");
   if (!pipe) return -1;
   std::array<char, 4096> buf{};
@@ -54,14 +56,24 @@ int run_command(const std::string& cmd, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+int run_command(const std::string& cmd, std::string* output) { return capture_stdout(cmd + " 2>&1", output); }
+
 nlohmann::json run_json(const std::string& cmd) {
+  // stdout alone is the JSON document; stderr goes to a file, shown on failure.
+  const std::string err_path = make_temp_dir("bertkit-run-json") + "/stderr";
   std::string out;
-  int rc = run_command(cmd + " 2>/dev/null", &out);
-  EXPECT_EQ(rc, 0) << cmd << "\n" << out;
+  int rc = capture_stdout("{ " + cmd + "; } 2>" + err_path, &out);
+  std::string err;
+  {
+    std::ifstream in(err_path);
+    err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  fs::remove_all(fs::path(err_path).parent_path());
+  EXPECT_EQ(rc, 0) << cmd << "\nstdout:\n" << out << "\nstderr:\n" << err;
   try {
     return nlohmann::json::parse(out);
   } catch (...) {
-    ADD_FAILURE() << "not JSON from: " << cmd << "\n" << out;
+    ADD_FAILURE() << "not JSON on stdout from: " << cmd << "\n" << out << "\nstderr:\n" << err;
     return nlohmann::json();
   }
 }

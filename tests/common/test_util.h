@@ -26,7 +26,8 @@ bool path_exists(const std::string& p);
 // Run a shell command, capture stdout+stderr; returns the exit code.
 int run_command(const std::string& cmd, std::string* output = nullptr);
 // Run a command that must succeed and print one JSON document on stdout
-// (stderr discarded); records a test failure and returns null otherwise.
+// (stderr kept apart and shown on failure); records a test failure and returns
+// null otherwise.
 nlohmann::json run_json(const std::string& cmd);
 // Code points [a, b) of UTF-8 text, computed independently of the library
 // (tests check the library's offsets with it).
