@@ -1,6 +1,8 @@
 // The Encoding API: pairs, truncation windows, padding, word ids, byte
 // offsets, decode, files. Expectations are hand-derived from HF's documented
-// semantics (and checked against HF tokenizers where it agrees, see docs/tokenizers.md).
+// semantics of tokenizers <= 0.22 (windows to the end of the text), which no
+// installable HF tokenizers reproduces any more (npm has 0.23.2, with the early
+// exit); HF 0.23.2's own windows are the fixture of hf_windows_fixture_test.cc.
 #include <gtest/gtest.h>
 
 #include <fstream>

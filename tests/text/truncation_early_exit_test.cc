@@ -2,8 +2,8 @@
 // (PR #1990, PreTokenizedString::tokenize_with_limit): a sequence that may be
 // truncated stops being tokenised after the first word that brings its token
 // count to >= max_length. Expectations are hand-derived from that rule (each
-// commented); the text/pair cases were also checked with HF tokenizers 0.23.2
-// (scripts/hf-tokenizers/hf_tokenize.js, bert-base-uncased vocab.txt).
+// commented). HF tokenizers 0.23.2's own output for the text/pair cases is a
+// fixture, compared field by field in hf_windows_fixture_test.cc.
 #include <gtest/gtest.h>
 
 #include "bertkit/core/error.h"
