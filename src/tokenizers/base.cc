@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <cstring>
 #include <exception>
@@ -11,6 +9,7 @@
 #include <thread>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/parallel.h"
 
 namespace bertkit {
 
@@ -94,6 +93,18 @@ std::vector<uint32_t> code_point_index(std::string_view s) {
   }
   cp_at[s.size()] = static_cast<uint32_t>(cp);
   return cp_at;
+}
+
+std::size_t byte_offset(std::string_view s, std::size_t cp) {
+  std::size_t i = 0;
+  for (std::size_t n = 0; n < cp && i < s.size(); ++n) next(s, i);
+  return i;
+}
+
+std::string substr(std::string_view s, std::size_t start, std::size_t end) {
+  if (end <= start) return "";
+  const std::size_t b = byte_offset(s, start);
+  return std::string(s.substr(b, byte_offset(s, end) - b));
 }
 
 }  // namespace utf8
@@ -428,88 +439,6 @@ Encoding TokenizerBase::encode(std::string_view text, std::optional<std::string_
   return std::move(out[0]);
 }
 
-namespace {
-
-// A process-wide pool for encode_batch. The calling thread works too and only
-// waits for chunks a worker has actually taken, so a busy machine (workers slow
-// to wake) costs at most the single-thread time; workers that wake late find
-// the job finished and go back to sleep.
-class WorkerPool {
- public:
-  struct Job {
-    std::function<void(std::size_t)> fn;
-    std::size_t n = 0, chunk = 16;
-    std::atomic<std::size_t> next{0}, done{0};
-    std::mutex m;
-    std::condition_variable finished;
-    std::exception_ptr error;
-
-    void run() {
-      for (;;) {
-        std::size_t start = next.fetch_add(chunk);
-        if (start >= n) return;
-        std::size_t stop = std::min(start + chunk, n);
-        try {
-          for (std::size_t i = start; i < stop; ++i) fn(i);
-        } catch (...) {
-          std::lock_guard<std::mutex> lock(m);
-          if (!error) error = std::current_exception();
-        }
-        if (done.fetch_add(stop - start) + (stop - start) == n) {
-          std::lock_guard<std::mutex> lock(m);
-          finished.notify_all();
-        }
-      }
-    }
-  };
-
-  static WorkerPool& instance() {
-    static WorkerPool* pool = new WorkerPool();  // never destroyed: workers may outlive main's statics
-    return *pool;
-  }
-
-  // Run fn(0..n) on `threads` threads (the caller included).
-  void run(std::size_t n, unsigned threads, std::function<void(std::size_t)> fn) {
-    auto job = std::make_shared<Job>();
-    job->fn = std::move(fn);
-    job->n = n;
-    unsigned helpers = threads > 1 ? threads - 1 : 0;
-    if (helpers > 0) {
-      std::lock_guard<std::mutex> lock(m_);
-      while (workers_.size() < helpers) workers_.emplace_back([this] { loop(); });
-      for (unsigned i = 0; i < helpers; ++i) queue_.push_back(job);
-      cv_.notify_all();
-    }
-    job->run();
-    {
-      std::unique_lock<std::mutex> lock(job->m);
-      job->finished.wait(lock, [&] { return job->done.load() >= job->n; });
-    }
-    if (job->error) std::rethrow_exception(job->error);
-  }
-
- private:
-  void loop() {
-    for (;;) {
-      std::shared_ptr<Job> job;
-      {
-        std::unique_lock<std::mutex> lock(m_);
-        cv_.wait(lock, [&] { return !queue_.empty(); });
-        job = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      job->run();
-    }
-  }
-
-  std::mutex m_;
-  std::condition_variable cv_;
-  std::deque<std::shared_ptr<Job>> queue_;
-  std::vector<std::thread> workers_;
-};
-
-}  // namespace
-
 std::vector<Encoding> TokenizerBase::encode_batch(const std::vector<std::string>& texts,
                                                   const std::vector<std::string>* pairs,
                                                   const EncodeOptions& options, unsigned threads) const {
@@ -519,16 +448,9 @@ std::vector<Encoding> TokenizerBase::encode_batch(const std::vector<std::string>
   std::vector<Encoding> out(texts.size());
   EncodeOptions unpadded = options;
   unpadded.padding = Padding::None;
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  threads = static_cast<unsigned>(std::min<std::size_t>(threads, (texts.size() + 15) / 16));
-  auto work = [&](std::size_t i) {
+  parallel_for(texts.size(), threads, [&](std::size_t i) {
     out[i] = pairs ? encode(texts[i], std::string_view((*pairs)[i]), unpadded) : encode(texts[i], std::nullopt, unpadded);
-  };
-  if (threads <= 1) {
-    for (std::size_t i = 0; i < texts.size(); ++i) work(i);
-  } else {
-    WorkerPool::instance().run(texts.size(), threads, work);
-  }
+  }, /*chunk=*/16);
   pad(out, options);
   return out;
 }

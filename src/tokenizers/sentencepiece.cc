@@ -9,13 +9,15 @@
 #include <unordered_map>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/json.h"
+#include "bertkit/core/parallel.h"
 #include "bertkit/core/fs.h"
 #include "plugin/sentencepiece_plugin.h"
 #include "unicode.h"
 
 namespace bertkit {
 
-using json = nlohmann::json;
+using json::Json;
 using ojson = nlohmann::ordered_json;
 
 namespace {
@@ -91,7 +93,7 @@ void append_bytes(void* ctx, const char* data, std::size_t size) { static_cast<s
 
 constexpr const char* kSpace = "\xE2\x96\x81";  // U+2581, SentencePiece's word boundary
 
-std::optional<std::string> config_token(const json& cfg, const char* key) {
+std::optional<std::string> config_token(const Json& cfg, const char* key) {
   auto it = cfg.find(key);
   if (it == cfg.end() || it->is_null()) return std::nullopt;
   if (it->is_string()) return it->get<std::string>();
@@ -131,12 +133,7 @@ SentencePieceTokenizer::SentencePieceTokenizer(const std::string& model_path, co
   specials_.pad_token = pad_id_ >= 0 ? pieces_[static_cast<std::size_t>(pad_id_)] : pick({"<pad>", "[PAD]"});
   specials_.unk_token = unk_id_ >= 0 && unk_id_ < n ? pieces_[static_cast<std::size_t>(unk_id_)] : "<unk>";
   if (!tokenizer_config_path.empty()) {
-    json cfg;
-    try {
-      cfg = json::parse(read_file(tokenizer_config_path));
-    } catch (const json::parse_error& e) {
-      throw InputError(tokenizer_config_path + ": not valid JSON (" + e.what() + ")");
-    }
+    Json cfg = json::load_file(tokenizer_config_path);
     if (cfg.contains("do_lower_case") && cfg["do_lower_case"].is_boolean()) config_.lowercase = cfg["do_lower_case"];
     if (cfg.contains("model_max_length") && cfg["model_max_length"].is_number()) {
       double m = cfg["model_max_length"].get<double>();
@@ -345,7 +342,7 @@ std::string train_sentencepiece(const SentencePieceTrainOptions& o) {
   kw["vocab_size"] = std::to_string(o.vocab_size);
   kw["model_type"] = o.model_type;
   kw["character_coverage"] = std::to_string(o.character_coverage);
-  unsigned threads = o.threads > 0 ? static_cast<unsigned>(o.threads) : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads = resolve_threads(o.threads > 0 ? static_cast<unsigned>(o.threads) : 0);
   kw["num_threads"] = std::to_string(threads);
   if (o.input_sentence_size > 0) {
     kw["input_sentence_size"] = std::to_string(o.input_sentence_size);

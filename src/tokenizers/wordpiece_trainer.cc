@@ -11,6 +11,7 @@
 
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
+#include "bertkit/core/parallel.h"
 
 namespace bertkit {
 
@@ -203,7 +204,7 @@ WordPieceTrainResult train_wordpiece(const WordPieceTrainOptions& o) {
   cfg.normalizer = o.normalizer;
   WordPieceTokenizer pre({"[UNK]"}, cfg);
 
-  unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads = resolve_threads(o.threads);
   std::unordered_map<std::string, uint64_t> total;
   uint64_t occurrences = 0;
   for (const auto& f : files) {
@@ -217,23 +218,19 @@ WordPieceTrainResult train_wordpiece(const WordPieceTrainOptions& o) {
     }
     cuts.push_back(text.size());
     std::vector<std::unordered_map<std::string, uint64_t>> local(threads);
-    std::vector<std::thread> pool;
-    for (unsigned t = 0; t < threads; ++t) {
-      pool.emplace_back([&, t] {
-        std::vector<std::string> words;
-        std::size_t pos = cuts[t];
-        const std::size_t stop = std::max(cuts[t], cuts[t + 1]);
-        while (pos < stop) {
-          std::size_t nl = text.find('\n', pos);
-          if (nl == std::string::npos || nl > stop) nl = stop;
-          words.clear();
-          pre.pre_tokenize(std::string_view(text).substr(pos, nl - pos), words);
-          for (auto& w : words) ++local[t][w];
-          pos = nl + 1;
-        }
-      });
-    }
-    for (auto& th : pool) th.join();
+    parallel_for(threads, threads, [&](std::size_t t) {
+      std::vector<std::string> words;
+      std::size_t pos = cuts[t];
+      const std::size_t stop = std::max(cuts[t], cuts[t + 1]);
+      while (pos < stop) {
+        std::size_t nl = text.find('\n', pos);
+        if (nl == std::string::npos || nl > stop) nl = stop;
+        words.clear();
+        pre.pre_tokenize(std::string_view(text).substr(pos, nl - pos), words);
+        for (auto& w : words) ++local[t][w];
+        pos = nl + 1;
+      }
+    });
     for (auto& m : local)
       for (auto& [w, c] : m) {
         total[w] += c;
