@@ -1,10 +1,5 @@
 #include "bertkit/core/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -153,48 +148,24 @@ std::vector<StTensorInfo> parse_safetensors_header(const std::string& header_jso
   return out;
 }
 
-SafetensorsReader::SafetensorsReader(const std::string& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw InputError(path + ": cannot open (" + std::strerror(errno) + ")");
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw InputError(path + ": not a regular file");
-  }
-  uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (size < 8) {
-    ::close(fd);
+SafetensorsReader::SafetensorsReader(const std::string& path) : path_(path), file_(path) {
+  const uint64_t size = file_.size();
+  if (size < 8)
     throw InputError(path + ": truncated safetensors file (" + std::to_string(size) +
                      " bytes, less than the 8-byte header length)");
-  }
-  void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (m == MAP_FAILED) throw RuntimeError(path + ": mmap failed (" + std::strerror(errno) + ")");
-  map_ = m;
-  map_size_ = size;
-  try {
-    const auto* bytes = static_cast<const unsigned char*>(map_);
-    uint64_t n = read_u64_le(bytes);
-    if (n > size - 8)
-      throw InputError(path + ": safetensors header length " + std::to_string(n) + " is longer than the file (" +
-                       std::to_string(size) + " bytes): truncated or not a safetensors file");
-    if (n > kMaxHeaderSize)
-      throw InputError(path + ": safetensors header length " + std::to_string(n) + " exceeds 100 MiB");
-    if (n < 2 || bytes[8] != '{')
-      throw InputError(path + ": the safetensors header does not start with '{': not a safetensors file");
-    std::string header(reinterpret_cast<const char*>(bytes + 8), n);
-    buffer_ = bytes + 8 + n;
-    tensors_ = parse_safetensors_header(header, size - 8 - n, path, &metadata_);
-    for (size_t i = 0; i < tensors_.size(); ++i) index_[tensors_[i].name] = i;
-  } catch (...) {
-    ::munmap(map_, map_size_);
-    map_ = nullptr;
-    throw;
-  }
-}
-
-SafetensorsReader::~SafetensorsReader() {
-  if (map_) ::munmap(map_, map_size_);
+  const unsigned char* bytes = file_.data();
+  uint64_t n = read_u64_le(bytes);
+  if (n > size - 8)
+    throw InputError(path + ": safetensors header length " + std::to_string(n) + " is longer than the file (" +
+                     std::to_string(size) + " bytes): truncated or not a safetensors file");
+  if (n > kMaxHeaderSize)
+    throw InputError(path + ": safetensors header length " + std::to_string(n) + " exceeds 100 MiB");
+  if (n < 2 || bytes[8] != '{')
+    throw InputError(path + ": the safetensors header does not start with '{': not a safetensors file");
+  std::string header(reinterpret_cast<const char*>(bytes + 8), n);
+  buffer_ = bytes + 8 + n;
+  tensors_ = parse_safetensors_header(header, size - 8 - n, path, &metadata_);
+  for (size_t i = 0; i < tensors_.size(); ++i) index_[tensors_[i].name] = i;
 }
 
 std::vector<std::string> SafetensorsReader::names() const {

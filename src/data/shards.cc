@@ -3,11 +3,6 @@
 #include <cstring>
 #include <fstream>
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/core/json.h"
@@ -78,45 +73,31 @@ void write_shard(const std::string& path, const std::vector<Instance>& instances
   write_file_atomic(path, out);
 }
 
-ShardReader::ShardReader(const std::string& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw InputError(path + ": cannot open shard (run `bertkit prepare` first?)");
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
-    throw RuntimeError(path + ": cannot stat");
-  }
-  map_size_ = static_cast<std::size_t>(st.st_size);
-  if (map_size_ < kHeaderBytes) {
-    ::close(fd);
-    throw InputError(path + ": not a bertkit shard (file too short: " + std::to_string(map_size_) + " bytes)");
-  }
-  map_ = ::mmap(nullptr, map_size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (map_ == MAP_FAILED) {
-    map_ = nullptr;
-    throw RuntimeError(path + ": mmap failed");
-  }
-  auto* p = static_cast<const unsigned char*>(map_);
-  auto fail = [&](const std::string& why) {
-    ::munmap(map_, map_size_);
-    map_ = nullptr;
-    throw InputError(path + ": not a valid bertkit shard: " + why);
-  };
+namespace {
+MappedFile map_shard(const std::string& path) {
+  if (!file_exists(path)) throw InputError(path + ": cannot open shard (run `bertkit prepare` first?)");
+  return MappedFile(path);
+}
+}  // namespace
+
+ShardReader::ShardReader(const std::string& path) : path_(path), file_(map_shard(path)) {
+  const std::size_t size = file_.size();
+  auto fail = [&](const std::string& why) { throw InputError(path + ": not a valid bertkit shard: " + why); };
+  if (size < kHeaderBytes) fail("file too short (" + std::to_string(size) + " bytes)");
+  const unsigned char* p = file_.data();
   if (std::memcmp(p, kMagic, 8) != 0) fail("bad magic (expected BKSHARD1)");
   id_bytes_ = get_at<uint32_t>(p + 8);
   num_instances_ = get_at<uint64_t>(p + 16);
   num_tokens_ = get_at<uint64_t>(p + 24);
   if (id_bytes_ != 2 && id_bytes_ != 4) fail("id width " + std::to_string(id_bytes_) + " (expected 2 or 4)");
-  std::size_t expect = kHeaderBytes + num_instances_ * kEntryBytes + num_tokens_ * id_bytes_;
-  if (expect != map_size_)
-    fail("size " + std::to_string(map_size_) + " bytes, header implies " + std::to_string(expect));
+  // Sizes checked by division first, so a hostile header cannot overflow the product.
+  const std::size_t body = size - kHeaderBytes;
+  if (num_instances_ > body / kEntryBytes || num_tokens_ > body / id_bytes_ ||
+      num_instances_ * kEntryBytes + num_tokens_ * id_bytes_ != body)
+    fail("size " + std::to_string(size) + " bytes does not match the header's " + std::to_string(num_instances_) +
+         " instances and " + std::to_string(num_tokens_) + " tokens");
   table_ = p + kHeaderBytes;
   ids_ = table_ + num_instances_ * kEntryBytes;
-}
-
-ShardReader::~ShardReader() {
-  if (map_) ::munmap(map_, map_size_);
 }
 
 InstanceView ShardReader::get(int64_t i) const {

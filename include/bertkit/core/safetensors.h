@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "bertkit/core/mapped_file.h"
+
 namespace bertkit {
 
 enum class StDType { F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL };
@@ -42,9 +44,6 @@ struct StTensorInfo {
 class SafetensorsReader {
  public:
   explicit SafetensorsReader(const std::string& path);
-  ~SafetensorsReader();
-  SafetensorsReader(const SafetensorsReader&) = delete;
-  SafetensorsReader& operator=(const SafetensorsReader&) = delete;
 
   const std::string& path() const { return path_; }
   // Tensor names in file order (sorted by offset).
@@ -59,8 +58,7 @@ class SafetensorsReader {
 
  private:
   std::string path_;
-  void* map_ = nullptr;
-  size_t map_size_ = 0;
+  MappedFile file_;
   const unsigned char* buffer_ = nullptr;  // start of the data buffer
   std::vector<StTensorInfo> tensors_;
   std::map<std::string, size_t> index_;

@@ -23,6 +23,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bertkit/core/mapped_file.h"
+
 namespace bertkit {
 
 struct Instance {
@@ -51,9 +53,6 @@ void write_shard(const std::string& path, const std::vector<Instance>& instances
 class ShardReader {
  public:
   explicit ShardReader(const std::string& path);
-  ~ShardReader();
-  ShardReader(const ShardReader&) = delete;
-  ShardReader& operator=(const ShardReader&) = delete;
   int64_t size() const { return static_cast<int64_t>(num_instances_); }
   uint64_t num_tokens() const { return num_tokens_; }
   uint32_t id_bytes() const { return id_bytes_; }
@@ -62,8 +61,7 @@ class ShardReader {
 
  private:
   std::string path_;
-  void* map_ = nullptr;
-  std::size_t map_size_ = 0;
+  MappedFile file_;
   uint32_t id_bytes_ = 2;
   uint64_t num_instances_ = 0, num_tokens_ = 0;
   const unsigned char* table_ = nullptr;
