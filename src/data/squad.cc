@@ -7,17 +7,14 @@
 #include <nlohmann/json.hpp>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/json.h"
 #include "bertkit/core/fs.h"
+#include "bertkit/tokenizers/base.h"
 
 namespace bertkit {
 
 std::vector<SquadExample> read_squad(const std::string& path) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(path + ": not valid JSON (" + e.what() + ")");
-  }
+  const nlohmann::json j = json::load_file(path);
   auto need = [&](const nlohmann::json& o, const char* key, const std::string& at) -> const nlohmann::json& {
     if (!o.is_object() || !o.contains(key))
       throw InputError(path + ": " + at + " has no key '" + key + "' (expected SQuAD JSON: data[].paragraphs[].qas[])");
@@ -62,30 +59,6 @@ std::vector<SquadExample> read_squad(const std::string& path) {
   return out;
 }
 
-std::size_t utf8_length(const std::string& s) {
-  std::size_t n = 0;
-  for (unsigned char c : s)
-    if ((c & 0xC0) != 0x80) ++n;
-  return n;
-}
-
-std::size_t utf8_byte_offset(const std::string& s, std::size_t cp) {
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
-      if (n == cp) return i;
-      ++n;
-    }
-  }
-  return s.size();
-}
-
-std::string utf8_substr(const std::string& s, std::size_t start, std::size_t end) {
-  if (end <= start) return "";
-  std::size_t b = utf8_byte_offset(s, start), e = utf8_byte_offset(s, end);
-  return s.substr(b, e - b);
-}
-
 std::vector<QaFeature> make_qa_features(const Tokenizer& tok, const std::string& question_in,
                                         const std::string& context, const std::optional<SquadAnswer>& answer,
                                         const QaFeatureOptions& o, std::size_t example_index) {
@@ -112,7 +85,7 @@ std::vector<QaFeature> make_qa_features(const Tokenizer& tok, const std::string&
   std::size_t ans_start = 0, ans_end = 0;
   if (answer) {
     ans_start = answer->start;
-    ans_end = ans_start + utf8_length(answer->text);
+    ans_end = ans_start + utf8::count(answer->text);
   }
   std::vector<QaFeature> out;
   for (auto& w : windows) {
@@ -191,7 +164,7 @@ QaPrediction postprocess_qa(const std::string& context, const std::vector<const 
     QaCandidate c;
     c.start = p.s;
     c.end = p.e;
-    c.text = utf8_substr(context, p.s, p.e);
+    c.text = utf8::substr(context, p.s, p.e);
     c.score = p.score;
     c.is_null = p.null;
     out.nbest.push_back(std::move(c));

@@ -8,6 +8,7 @@
 #include <torch/serialize.h>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/json.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/models/heads.h"
 #include "bertkit/nn/tensor_io.h"
@@ -101,12 +102,7 @@ std::map<std::string, torch::Tensor> read_checkpoint_weights(const std::string& 
   }
   if (file_exists(index)) {
     if (source) *source = index;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_file(index));
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(index + ": not valid JSON (" + e.what() + ")");
-    }
+    const nlohmann::json j = json::load_file(index);
     if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
       throw InputError(index + ": key 'weight_map' must be an object {tensor name: shard file}");
     std::map<std::string, std::set<std::string>> shards;  // file -> names it must hold

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/json.h"
 #include "bertkit/core/fs.h"
 #include "unicode.h"
 
@@ -14,7 +15,7 @@
 
 namespace bertkit {
 
-using json = nlohmann::json;
+using json::Json;
 using ojson = nlohmann::ordered_json;
 
 // ---------------------------------------------------------------------------
@@ -126,19 +127,14 @@ std::unique_ptr<JapaneseTokenizer> JapaneseTokenizer::from_files(const std::stri
   std::vector<std::string> vocab = read_vocab_file(vocab_path);
   JapaneseConfig config;
   if (!tokenizer_config_path.empty()) {
-    json cfg;
-    try {
-      cfg = json::parse(read_file(tokenizer_config_path));
-    } catch (const json::parse_error& e) {
-      throw InputError(tokenizer_config_path + ": not valid JSON (" + e.what() + ")");
-    }
+    Json cfg = json::load_file(tokenizer_config_path);
     std::string word = cfg.value("word_tokenizer_type", "mecab");
     if (word != "mecab")
       throw InputError(tokenizer_config_path + ": word_tokenizer_type '" + word + "'; bertkit supports mecab");
     config.subword = cfg.value("subword_tokenizer_type", "wordpiece");
     config.lowercase = cfg.value("do_lower_case", false);
     if (cfg.contains("mecab_kwargs") && cfg["mecab_kwargs"].is_object()) {
-      const json& mk = cfg["mecab_kwargs"];
+      const Json& mk = cfg["mecab_kwargs"];
       if (mk.contains("mecab_dic") && mk["mecab_dic"].is_string()) config.mecab_dic = mk["mecab_dic"];
       if (mk.contains("mecab_option") && mk["mecab_option"].is_string()) config.mecab_option = mk["mecab_option"];
       if (mk.contains("normalize_text") && mk["normalize_text"].is_boolean()) config.normalize_text = mk["normalize_text"];

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/json.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/tokenizers/japanese.h"
 #include "bertkit/tokenizers/sentencepiece.h"
@@ -20,13 +21,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-nlohmann::json read_json(const std::string& path) {
-  try {
-    return nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(path + ": not valid JSON (" + e.what() + ")");
-  }
-}
+nlohmann::json read_json(const std::string& path) { return json::load_file(path); }
 
 // The model type a tokenizer.json holds ("WordPiece", "Unigram", "BPE", ...),
 // read without parsing the whole vocabulary into a DOM twice.

@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "bertkit/tokenizers/base.h"
 #include "bertkit/core/error.h"
 #include "bertkit/data/classification.h"
 #include "bertkit/data/conll.h"
@@ -141,5 +142,5 @@ TEST(Datasets, SharedGlueConllWnutSquad) {
   EXPECT_EQ(sq2.size(), 4874u);
   // answer_start counts code points: the answer text sits there.
   for (auto& e : sq)
-    for (auto& a : e.answers) ASSERT_EQ(utf8_substr(e.context, a.start, a.start + utf8_length(a.text)), a.text) << e.id;
+    for (auto& a : e.answers) ASSERT_EQ(utf8::substr(e.context, a.start, a.start + utf8::count(a.text)), a.text) << e.id;
 }

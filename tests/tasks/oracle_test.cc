@@ -5,6 +5,7 @@
 
 #include <iostream>
 
+#include "bertkit/tokenizers/base.h"
 #include "bertkit/data/conll.h"
 #include "bertkit/data/squad.h"
 #include "bertkit/tasks/metrics.h"
@@ -68,7 +69,7 @@ TEST(Oracle, SquadDevGoldPositionsGiveEmF1Hundred) {
   for (std::size_t x = 0; x < ex.size(); ++x) {
     const auto& e = ex[x];
     const SquadAnswer& a = e.answers.at(0);
-    const std::size_t as = a.start, ae = a.start + utf8_length(a.text);
+    const std::size_t as = a.start, ae = a.start + utf8::count(a.text);
     // Is the first gold answer on token boundaries of the context, and how long is it?
     Encoding full = tok->encode(e.context, std::nullopt, EncodeOptions{false});
     int64_t ts = -1, te = -1;

@@ -30,13 +30,6 @@ struct SquadExample {
 // InputError naming the file and key path when the layout differs.
 std::vector<SquadExample> read_squad(const std::string& path);
 
-// Code points <-> UTF-8 bytes.
-std::size_t utf8_length(const std::string& s);
-// Byte offset of code point `cp` (s.size() when cp is at or past the end).
-std::size_t utf8_byte_offset(const std::string& s, std::size_t cp);
-// The code points [start, end) of s.
-std::string utf8_substr(const std::string& s, std::size_t start, std::size_t end);
-
 struct QaFeatureOptions {
   std::size_t max_seq_length = 384;
   std::size_t doc_stride = 128;
