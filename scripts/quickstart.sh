@@ -4,5 +4,5 @@
 # offline, on the CPU, in a few minutes. Extra arguments go to `bertkit quickstart`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh bertkit_exe   # the main job needs only the binary; scripts/test.sh builds the rest
 exec "${BUILD_DIR:-build}/bertkit" quickstart "$@"

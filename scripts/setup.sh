@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Install every Debian package bertkit needs (only those missing, so a second
 # run needs no network), then configure and build into ./build.
-#   scripts/setup.sh            # install + build
+#   scripts/setup.sh            # install + build everything (library, bertkit, tests, benchmarks)
+#   scripts/setup.sh bertkit_exe   # install + build only these targets (the quickstart needs just bertkit)
 #   BUILD_DIR=out scripts/setup.sh
 #   CMAKE_ARGS="-DCMAKE_PREFIX_PATH=..." scripts/setup.sh   # e.g. LibTorch from a PyTorch wheel
+# Every caller configures the same way (the ../shared folder is found here, once), so running
+# scripts/quickstart.sh and then scripts/test.sh builds each object once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,9 +30,20 @@ fi
 
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
+# The fixtures and data the tests read: $BERTKIT_SHARED, else ../shared beside the checkout.
+if [ -n "${BERTKIT_SHARED:-}" ]; then
+  CMAKE_ARGS="${CMAKE_ARGS:-} -DBERTKIT_SHARED_DIR=$(cd "$BERTKIT_SHARED" && pwd)"
+elif [ -d ../shared ]; then
+  CMAKE_ARGS="${CMAKE_ARGS:-} -DBERTKIT_SHARED_DIR=$(cd ../shared && pwd)"
+fi
 # ccache and precompiled headers: these settings let ccache cache PCH users.
 export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(pwd)}  # relative paths: a clone elsewhere reuses the cache
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} >/dev/null
-cmake --build "$BUILD_DIR" -j "$JOBS"
-echo "setup: built $BUILD_DIR/bertkit" >&2
+if (($#)); then
+  cmake --build "$BUILD_DIR" -j "$JOBS" --target "$@"
+  echo "setup: built $* in $BUILD_DIR" >&2
+else
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+  echo "setup: built $BUILD_DIR/bertkit, the tests and the benchmarks" >&2
+fi

@@ -7,12 +7,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
-if [ -n "${BERTKIT_SHARED:-}" ]; then
-  CMAKE_ARGS="${CMAKE_ARGS:-} -DBERTKIT_SHARED_DIR=$BERTKIT_SHARED"
-elif [ -d ../shared ]; then
-  CMAKE_ARGS="${CMAKE_ARGS:-} -DBERTKIT_SHARED_DIR=$(cd ../shared && pwd)"
-fi
-export CMAKE_ARGS
 scripts/setup.sh
 if [ "${BERTKIT_REQUIRE_SHARED:-0}" = "1" ]; then
   shared=${BERTKIT_SHARED:-../shared}
