@@ -50,7 +50,7 @@ bertkit::cli::Action setup_download(CLI::App& sub) {
                  "Cache directory (default: HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)");
   sub.footer(
       "Prints the snapshot directory. HF_ENDPOINT chooses the Hub, HF_TOKEN (or $HF_HOME/token) is sent as a bearer "
-      "token, HF_HUB_OFFLINE=1 only looks in the cache. See docs/hub.md.");
+      "token, HF_HUB_OFFLINE=1 only looks in the cache. See docs/hub.md.\n");
   return [a] { return run_download(*a); };
 }
 
