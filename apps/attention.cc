@@ -10,6 +10,7 @@
 #include "bertkit/pipelines/heatmap.h"
 #include "bertkit/pipelines/pipelines.h"
 #include "bertkit/training/device.h"
+#include "bertkit/hub/resolve.h"
 #include "command.h"
 
 namespace bertkit::cli {
@@ -78,7 +79,7 @@ int run_attention(const AttnArgs& a) {
 
 Action setup(CLI::App& sub) {
   auto a = std::make_shared<AttnArgs>();
-  sub.add_option("model", a->model, "Model directory")->required();
+  sub.add_option("model", a->model, "Model directory or Hub id (org/name[@revision])")->required();
   sub.add_option("text", a->text, "Text to encode")->required();
   sub.add_option("--pair", a->pair, "Second text of a pair");
   sub.add_option("--layer", a->layer, "Layer index (negative counts from the end)")->capture_default_str();
@@ -87,7 +88,10 @@ Action setup(CLI::App& sub) {
   sub.add_option("-o,--out", a->out, "Output path without extension: writes OUT.png|svg and OUT.json")->capture_default_str();
   sub.add_option("--format", a->format, "png or svg")->check(CLI::IsMember({"png", "svg"}))->capture_default_str();
   sub.add_option("--device", a->device, "auto, cpu, cuda, cuda:N")->capture_default_str();
-  return [a] { return run_attention(*a); };
+  return [a] {
+    a->model = bertkit::hub::resolve_model_dir(a->model, "MODEL");  // a Hub id -> its snapshot
+    return run_attention(*a);
+  };
 }
 
 Registrar reg({"attention", "Draw one layer/head's attention for a text as a heatmap (PNG or SVG) plus JSON", setup});

@@ -12,6 +12,7 @@
 #include "bertkit/tasks/finetune.h"
 #include "bertkit/training/device.h"
 #include "bertkit/training/task.h"
+#include "bertkit/hub/resolve.h"
 #include "command.h"
 
 namespace bertkit::cli {
@@ -74,7 +75,7 @@ int run_evaluate(const EvalArgs& a) {
 
 Action setup(CLI::App& sub) {
   auto a = std::make_shared<EvalArgs>();
-  sub.add_option("model", a->model, "Fine-tuned model directory")->required();
+  sub.add_option("model", a->model, "Fine-tuned model directory or Hub id (org/name[@revision])")->required();
   sub.add_option("--config", a->config, "Run config whose task and data sections describe the dataset");
   sub.add_option("--task", a->task, "classification, ner or qa (default: task.type of --config)");
   sub.add_option("--data", a->data, "Evaluation file (overrides data.eval)");
@@ -83,7 +84,10 @@ Action setup(CLI::App& sub) {
   sub.add_option("--predictions", a->predictions, "Write one JSON line per example (prediction and gold)");
   sub.add_option("--batch-size", a->batch_size, "Evaluation batch size")->capture_default_str();
   sub.add_option("--device", a->device, "auto, cpu, cuda, cuda:N")->capture_default_str();
-  return [a] { return run_evaluate(*a); };
+  return [a] {
+    a->model = bertkit::hub::resolve_model_dir(a->model, "MODEL");  // a Hub id -> its snapshot
+    return run_evaluate(*a);
+  };
 }
 
 Registrar reg({"evaluate", "Score a fine-tuned checkpoint on a dataset (accuracy/F1/MCC, seqeval, SQuAD EM/F1)", setup});

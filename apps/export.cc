@@ -8,6 +8,7 @@
 #include "bertkit/core/fs.h"
 #include "bertkit/models/checkpoint.h"
 #include "bertkit/models/heads.h"
+#include "bertkit/hub/resolve.h"
 #include "command.h"
 
 namespace fs = std::filesystem;
@@ -80,14 +81,17 @@ int run_export(const ExportArgs& a) {
 
 bertkit::cli::Action setup_export(CLI::App& sub) {
   auto a = std::make_shared<ExportArgs>();
-  sub.add_option("src", a->src, "An HF model directory or a bertkit training checkpoint")->required();
+  sub.add_option("src", a->src, "An HF model directory, a bertkit training checkpoint or a Hub id (org/name[@revision])")->required();
   sub.add_option("dst", a->dst, "Output directory (replaced atomically)")->required();
   sub.add_option("--dtype", a->dtype, "Weights dtype: fp32, fp16 or bf16")->check(CLI::IsMember({"fp32", "fp16", "bf16"}));
   sub.add_option("--head", a->head,
                  "Save as this architecture (BertModel, BertForMaskedLM, ... or base|pretraining|maskedlm|seqcls|"
                  "tokcls|qa); a head missing from SRC is freshly initialised");
   sub.add_option("--num-labels", a->num_labels, "num_labels for a new classification head");
-  return [a] { return run_export(*a); };
+  return [a] {
+    a->src = bertkit::hub::resolve_model_dir(a->src, "SRC");  // a Hub id -> its snapshot
+    return run_export(*a);
+  };
 }
 
 bertkit::cli::Registrar reg({"export", "Re-save a checkpoint as a clean HF directory (fp32/fp16/bf16)", setup_export,

@@ -8,6 +8,7 @@
 #include "bertkit/models/checkpoint.h"
 #include "bertkit/nn/tensor_io.h"
 #include "bertkit/training/device.h"
+#include "bertkit/hub/resolve.h"
 #include "command.h"
 
 namespace {
@@ -128,7 +129,7 @@ int run_forward(const ForwardArgs& a) {
 
 bertkit::cli::Action setup_forward(CLI::App& sub) {
   auto a = std::make_shared<ForwardArgs>();
-  sub.add_option("dir", a->dir, "An HF model directory or a bertkit training checkpoint")->required();
+  sub.add_option("dir", a->dir, "An HF model directory, a bertkit training checkpoint or a Hub id (org/name[@revision])")->required();
   sub.add_option("--inputs", a->inputs,
                  "Safetensors with input_ids [B,T] and optionally token_type_ids, attention_mask, position_ids, "
                  "labels, next_sentence_label, start_positions, end_positions")
@@ -142,7 +143,10 @@ bertkit::cli::Action setup_forward(CLI::App& sub) {
   sub.add_flag("--grads", a->grads, "Backpropagate the loss and write grad.<parameter> for every parameter");
   sub.add_option("--head", a->head, "Architecture to load as (default: config.json's architectures[0])");
   sub.add_option("--device", a->device, "cpu, cuda, cuda:N or auto");
-  return [a] { return run_forward(*a); };
+  return [a] {
+    a->dir = bertkit::hub::resolve_model_dir(a->dir, "DIR");  // a Hub id -> its snapshot
+    return run_forward(*a);
+  };
 }
 
 bertkit::cli::Registrar reg({"forward", "Run a model on saved tensors and write outputs/gradients (HF names)",

@@ -9,6 +9,7 @@
 #include "bertkit/core/fs.h"
 #include "bertkit/models/checkpoint.h"
 #include "bertkit/nn/tensor_io.h"
+#include "bertkit/hub/resolve.h"
 #include "command.h"
 
 namespace {
@@ -97,11 +98,14 @@ int run_info(const InfoArgs& a) {
 
 bertkit::cli::Action setup_info(CLI::App& sub) {
   auto a = std::make_shared<InfoArgs>();
-  sub.add_option("dir", a->dir, "An HF model directory or a bertkit training checkpoint")->required();
+  sub.add_option("dir", a->dir, "An HF model directory, a bertkit training checkpoint or a Hub id (org/name[@revision])")->required();
   sub.add_option("--head", a->head,
                  "Check the keys against this architecture instead of config.json's (BertModel, BertForMaskedLM, ... "
                  "or base|pretraining|maskedlm|seqcls|tokcls|qa)");
-  return [a] { return run_info(*a); };
+  return [a] {
+    a->dir = bertkit::hub::resolve_model_dir(a->dir, "DIR");  // a Hub id -> its snapshot
+    return run_info(*a);
+  };
 }
 
 bertkit::cli::Registrar reg({"info", "Summarise a checkpoint: architecture, config, parameters, dtypes, key check",

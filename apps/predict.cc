@@ -12,6 +12,7 @@
 #include "bertkit/models/config.h"
 #include "bertkit/pipelines/pipelines.h"
 #include "bertkit/training/device.h"
+#include "bertkit/hub/resolve.h"
 #include "command.h"
 
 namespace bertkit::cli {
@@ -190,7 +191,7 @@ int run_predict(const PredictArgs& a) {
 
 Action setup(CLI::App& sub) {
   auto a = std::make_shared<PredictArgs>();
-  sub.add_option("model", a->model, "Model directory (HF or sentence-transformers)")->required();
+  sub.add_option("model", a->model, "Model directory (HF or sentence-transformers) or Hub id (org/name[@revision])")->required();
   sub.add_option("texts", a->texts, "Input texts");
   sub.add_option("--task", a->task,
                  "auto (from config.json), text-classification, token-classification, question-answering, fill-mask, "
@@ -228,7 +229,10 @@ Action setup(CLI::App& sub) {
   sub.add_flag("--normalize", a->normalize, "embeddings: L2-normalise");
   sub.add_flag("--similarity", a->similarity, "embeddings: add the cosine similarity matrix of the inputs");
   sub.add_option("--max-length", a->max_length, "embeddings: truncate inputs to this many tokens");
-  return [a] { return run_predict(*a); };
+  return [a] {
+    a->model = bertkit::hub::resolve_model_dir(a->model, "MODEL");  // a Hub id -> its snapshot
+    return run_predict(*a);
+  };
 }
 
 Registrar reg({"predict", "Run a model on texts like transformers' pipelines (classification, NER, QA, fill-mask, embeddings)",

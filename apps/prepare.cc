@@ -7,6 +7,7 @@
 #include "bertkit/core/json.h"
 #include "bertkit/data/pretraining.h"
 #include "bertkit/tokenizers/tokenizer.h"
+#include "bertkit/hub/resolve.h"
 #include "command.h"
 
 namespace bertkit::cli {
@@ -58,7 +59,7 @@ Action setup(CLI::App& sub) {
   auto a = std::make_shared<PrepareArgs>();
   sub.add_option("inputs", a->inputs, "Text files (plain or .gz) or folders of them")->required();
   sub.add_option("-o,--output", a->output, "Output folder for shards and index.json")->required();
-  sub.add_option("-t,--tokenizer", a->tokenizer, "Tokenizer: model dir, vocab.txt or SentencePiece .model")->required();
+  sub.add_option("-t,--tokenizer", a->tokenizer, "Tokenizer: model dir, vocab.txt, SentencePiece .model or Hub id")->required();
   sub.add_option("--format", a->format,
                  "bert: sentence per line, blank line between documents; doc_per_line: one document per line")
       ->capture_default_str()->check(CLI::IsMember({"bert", "doc_per_line"}));
@@ -75,7 +76,10 @@ Action setup(CLI::App& sub) {
   sub.add_option("--threads", a->threads, "Tokenization threads (0: all cores)")->capture_default_str();
   sub.add_option("--max-documents", a->max_documents, "Read at most this many documents (0: all)");
   sub.add_flag("-q,--quiet", a->quiet, "No progress output");
-  return [a] { return run_prepare(*a); };
+  return [a] {
+    a->tokenizer = bertkit::hub::resolve_model_dir(a->tokenizer, "--tokenizer");  // a Hub id -> its snapshot
+    return run_prepare(*a);
+  };
 }
 
 Registrar reg({"prepare", "Tokenize a text corpus into pretraining shards (MLM+NSP or packed)", setup});

@@ -8,6 +8,7 @@
 #include "bertkit/core/fs.h"
 #include "bertkit/tokenizers/jsonl.h"
 #include "bertkit/tokenizers/wordpiece.h"
+#include "bertkit/hub/resolve.h"
 #include "command.h"
 
 namespace {
@@ -104,7 +105,7 @@ bertkit::cli::Action setup(CLI::App& sub) {
   auto a = std::make_shared<TokenizeArgs>();
   sub.add_option("--tokenizer,-t", a->tokenizer,
                  "Model directory (tokenizer.json or vocab.txt + tokenizer_config.json or a .model), vocab.txt, "
-                 "tokenizer.json or SentencePiece .model")
+                 "tokenizer.json, SentencePiece .model or Hub id (org/name[@revision])")
       ->required();
   auto* lo = sub.add_flag("--lowercase", a->lowercase, "Lowercase (WordPiece; overrides the tokenizer's files)");
   auto* nlo = sub.add_flag("--no-lowercase", a->no_lowercase, "Do not lowercase (WordPiece)");
@@ -134,7 +135,10 @@ bertkit::cli::Action setup(CLI::App& sub) {
   sub.add_option("--input,-i", a->input, "Input file (- for stdin)");
   sub.add_option("--output,-o", a->output, "Output JSONL (default: stdout)");
   sub.add_option("text", a->texts, "Texts to tokenize (besides --input)");
-  return [a] { return run_tokenize(*a); };
+  return [a] {
+    a->tokenizer = bertkit::hub::resolve_model_dir(a->tokenizer, "--tokenizer");  // a Hub id -> its snapshot
+    return run_tokenize(*a);
+  };
 }
 
 bertkit::cli::Registrar reg({"tokenize", "Tokenize text into ids, tokens and offsets (HF fixture JSONL format)", setup});

@@ -10,6 +10,7 @@
 #include "bertkit/tokenizers/sentencepiece.h"
 #include "bertkit/tokenizers/trainer.h"
 #include "bertkit/tokenizers/wordpiece.h"
+#include "bertkit/hub/resolve.h"
 #include "command.h"
 
 namespace {
@@ -198,7 +199,7 @@ bertkit::cli::Action setup(CLI::App& sub) {
 
   auto s = std::make_shared<StatsArgs>();
   CLI::App* stats = sub.add_subcommand("stats", "Tokens, words and unknown-token rate of a tokenizer on text files");
-  stats->add_option("--tokenizer,-t", s->tokenizer, "Tokenizer (directory, vocab.txt, .model)")->required();
+  stats->add_option("--tokenizer,-t", s->tokenizer, "Tokenizer (directory, vocab.txt, .model or Hub id)")->required();
   stats->add_option("--mecab-dic", s->mecab_dic,
                     "Japanese: split words with MeCab first (ipadic, unidic, unidic_lite, naist-jdic, jumandic or a directory)");
   stats->add_option("--subword", s->subword, "Japanese: wordpiece or character subwords")
@@ -209,7 +210,10 @@ bertkit::cli::Action setup(CLI::App& sub) {
 
   return [train, stats, t, s]() -> int {
     if (train->parsed()) return run_train(*t);
-    if (stats->parsed()) return run_stats(*s);
+    if (stats->parsed()) {
+      s->tokenizer = bertkit::hub::resolve_model_dir(s->tokenizer, "--tokenizer");  // a Hub id -> its snapshot
+      return run_stats(*s);
+    }
     return 2;
   };
 }

@@ -16,6 +16,8 @@ PACKAGES=(
   libsentencepiece-dev nlohmann-json3-dev libcli11-dev libgtest-dev libutf8proc-dev zlib1g-dev
   libmecab-dev mecab-ipadic-utf8           # Japanese word splitter
   libgloo-dev                              # c10d Gloo: multi-process (torchrun-style) training
+  libcurl4-openssl-dev libssl-dev          # models by Hub id: downloads into the HuggingFace cache
+  libcpp-httplib-dev                       # tests: the local Hub server the hub tests start
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

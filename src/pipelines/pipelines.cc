@@ -8,13 +8,15 @@
 
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
+#include "bertkit/hub/resolve.h"
 #include "bertkit/models/checkpoint.h"
 
 namespace bertkit::pipelines {
 
 // Legend: T tokens, L labels, V vocab, H hidden.
 
-LoadedModel load_model(const std::string& dir, std::optional<Architecture> arch, torch::Device device) {
+LoadedModel load_model(const std::string& name_or_dir, std::optional<Architecture> arch, torch::Device device) {
+  const std::string dir = hub::resolve_model_dir(name_or_dir);
   LoadedModel m;
   LoadOptions lo;
   lo.architecture = arch;
@@ -493,8 +495,9 @@ static nlohmann::json read_json_file(const std::string& path) {
   }
 }
 
-EmbeddingModel load_embedding_model(const std::string& dir, const std::optional<EmbeddingOptions>& overrides,
+EmbeddingModel load_embedding_model(const std::string& name_or_dir, const std::optional<EmbeddingOptions>& overrides,
                                     torch::Device device) {
+  const std::string dir = hub::resolve_model_dir(name_or_dir);
   EmbeddingModel em;
   const std::string modules_path = dir + "/modules.json";
   std::string transformer_dir = dir;

@@ -25,6 +25,7 @@
 #include "bertkit/training/device.h"
 #include "bertkit/training/distributed.h"
 #include "bertkit/training/loss_scaler.h"
+#include "bertkit/hub/resolve.h"
 #include "bertkit/training/precision.h"
 #include "bertkit/training/schedule.h"
 #include "bertkit/training/tensorboard.h"
@@ -165,6 +166,9 @@ struct Trainer::Impl {
                        " exists and is not empty: pass --resume to continue that run, set output.overwrite, or choose another dir");
     make_dirs(config.output.dir);
 
+    // Hub ids -> local directories, once, here (DESIGN.md decision 9).
+    if (!config.model.pretrained.empty()) config.model.pretrained = hub::resolve_model_dir(config.model.pretrained, "model.pretrained");
+    if (!config.tokenizer.path.empty()) config.tokenizer.path = hub::resolve_model_dir(config.tokenizer.path, "tokenizer.path");
     // Tokenizer and model config.
     const std::string tok_path = config.tokenizer.path.empty() ? config.model.pretrained : config.tokenizer.path;
     tokenizer = std::shared_ptr<Tokenizer>(load_tokenizer(tok_path));

@@ -32,6 +32,7 @@ struct LoadedModel {
   // directories) feeds none, so a pair's second segment gets type 0.
   bool token_type_ids = true;
 };
+// `dir`: a model directory or a Hub id (resolved through the cache, bertkit/hub/resolve.h).
 // `arch` unset: config.json's architectures[0].
 LoadedModel load_model(const std::string& dir, std::optional<Architecture> arch = std::nullopt,
                        torch::Device device = torch::kCPU);
