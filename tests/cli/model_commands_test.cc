@@ -9,18 +9,11 @@
 #include "bertkit/core/fs.h"
 #include "bertkit/models/checkpoint.h"
 #include "bertkit/nn/tensor_io.h"
-#include "command.h"
+#include "cli_test_util.h"
 #include "test_util.h"
 
 namespace bertkit::test {
 namespace {
-
-int cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "bertkit");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  return bertkit::cli::run(static_cast<int>(argv.size()), argv.data());
-}
 
 std::string fixture(const std::string& head) { return shared_path("fixtures/hf-tiny/" + head); }
 
