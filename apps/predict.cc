@@ -133,7 +133,11 @@ int run_predict(const PredictArgs& a) {
     };
     nlohmann::json e = rows(emb);
     if (a.format == "jsonl") {
-      for (std::size_t i = 0; i < texts.size(); ++i) results.push_back({{"text", texts[i]}, {"embedding", e[i]}});
+      nlohmann::json sim = a.similarity ? rows(P::cosine_similarity_matrix(emb, emb)) : nlohmann::json();
+      for (std::size_t i = 0; i < texts.size(); ++i) {
+        results.push_back({{"text", texts[i]}, {"embedding", e[i]}});
+        if (a.similarity) results.back()["similarity"] = sim[i];  // row i: cosine to every input
+      }
     } else {
       nlohmann::json o{{"embeddings", e}};
       if (a.similarity) o["similarity"] = rows(P::cosine_similarity_matrix(emb, emb));
@@ -226,7 +230,7 @@ Action setup(CLI::App& sub) {
                "context, as with tokenizers <= 0.22)");
   sub.add_option("--pooling", a->pooling, "embeddings: cls, mean, max, mean_sqrt_len_tokens (default: the model's, else mean)");
   sub.add_flag("--normalize", a->normalize, "embeddings: L2-normalise");
-  sub.add_flag("--similarity", a->similarity, "embeddings: add the cosine similarity matrix of the inputs");
+  sub.add_flag("--similarity", a->similarity, "embeddings: add the cosine similarity matrix of the inputs (jsonl: each line its row)");
   sub.add_option("--max-length", a->max_length, "embeddings: truncate inputs to this many tokens");
   return [a] { return run_predict(*a); };
 }
