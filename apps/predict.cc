@@ -3,11 +3,13 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include <torch/torch.h>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/progress.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/models/config.h"
 #include "bertkit/pipelines/pipelines.h"
@@ -25,7 +27,7 @@ struct PredictArgs {
   std::vector<std::string> texts;
   std::string pair, question, context, input, output, format = "json", device = "cpu";
   int top_k = -1;
-  std::string aggregation = "simple";
+  std::string aggregation = "none";  // transformers' pipeline default
   std::string function_to_apply = "default";
   int doc_stride = -1, max_seq_len = -1, max_answer_len = 15;
   bool handle_impossible = false, no_align_to_words = false, hf_early_exit = false;
@@ -91,6 +93,9 @@ std::vector<Item> read_items(const PredictArgs& a, const std::string& task) {
     it.context = a.context;
     items.push_back(it);
   }
+  if (task == "question-answering" && !a.texts.empty())
+    throw InputError("predict: question-answering takes --question Q --context C (or --input FILE of "
+                     "{\"question\": ..., \"context\": ...} lines), not positional texts");
   for (auto& t : a.texts) {
     Item it;
     it.text = t;
@@ -151,7 +156,12 @@ int run_predict(const PredictArgs& a) {
     if (task == "question-answering") arch = Architecture::BertForQuestionAnswering;
     if (task == "fill-mask") arch = Architecture::BertForMaskedLM;
     P::LoadedModel m = P::load_model(a.model, arch, device);
+    // Over a file: progress on stderr (stdout holds the results).
+    std::optional<ProgressLine> progress;
+    if (!a.input.empty()) progress.emplace("predict:", static_cast<int64_t>(items.size()), "inputs");
+    int64_t done = 0;
     for (auto& it : items) {
+      if (progress) progress->update(done++);
       if (task == "text-classification") {
         std::size_t k = a.top_k < 0 ? 0 : static_cast<std::size_t>(a.top_k);
         auto r = P::text_classification(m, it.text, it.has_pair ? std::optional<std::string>(it.pair) : std::nullopt, k,
@@ -174,6 +184,7 @@ int run_predict(const PredictArgs& a) {
         results.push_back(P::to_json(P::fill_mask(m, it.text, a.top_k < 0 ? 5 : static_cast<std::size_t>(a.top_k))));
       }
     }
+    if (progress) progress->update(done);
   } else {
     throw InputError("predict: unknown task '" + task +
                      "' (text-classification, token-classification, question-answering, fill-mask, embeddings)");

@@ -148,3 +148,19 @@ TEST(InfoCommand, SummarisesAndChecksKeys) {
 
 }  // namespace
 }  // namespace bertkit::test
+
+namespace bertkit::test {
+namespace {
+
+// num_labels means something only to a label head (issue 14): BertForPreTraining
+// and BertModel carry transformers' default 2, which info must not list.
+TEST(InfoCommand, LabelsOnlyForLabelHeads) {
+  BERTKIT_NEED_SHARED("fixtures/hf-tiny/pretraining");
+  BERTKIT_NEED_SHARED("fixtures/hf-tiny/seqcls");
+  EXPECT_EQ(cli_stdout({"info", fixture("pretraining")}).find("labels:"), std::string::npos);
+  EXPECT_EQ(cli_stdout({"info", fixture("pretraining"), "--head", "BertModel"}).find("labels:"), std::string::npos);
+  EXPECT_NE(cli_stdout({"info", fixture("seqcls")}).find("labels:"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bertkit::test
