@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <sstream>
 
 #include "bertkit/core/error.h"
 #include "bertkit/tasks/registry.h"
@@ -14,6 +15,51 @@ std::vector<Command>& registry() {
   return commands;
 }
 
+namespace {
+
+// CLI11 2.1 reads a value of a list option or positional that starts with '['
+// and ends with ']' as a list literal ("[a,b]" -> a, b), so `predict "[MASK]"`
+// got "MASK"; it has no setting that turns this off for a positional list
+// (allow_extra_args(false) also stops a positional from taking more than one
+// value). Texts are data: before parsing, every argument that ends in ']' gets
+// a guard byte that UTF-8 text never holds, so CLI11 no longer sees a list, and
+// every option removes the guard again before it stores the value.
+constexpr char kListGuard = '\xFF';
+
+bool ends_with_bracket(const std::string& s) { return !s.empty() && s.back() == ']'; }
+
+std::string remove_guards(std::string s) {
+  s.erase(std::remove(s.begin(), s.end(), kListGuard), s.end());
+  return s;
+}
+
+void unguard_option_values(CLI::App& app) {
+  for (CLI::Option* opt : app.get_options())
+    opt->transform([](std::string v) {
+      if (v.size() >= 2 && v.back() == kListGuard && v[v.size() - 2] == ']') v.pop_back();
+      return v;
+    });
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) unguard_option_values(*sub);
+}
+
+std::vector<std::string> guard_bracketed_arguments(int argc, const char* const* argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  for (std::size_t i = 1; i < args.size(); ++i)
+    if (ends_with_bracket(args[i])) args[i] += kListGuard;
+  return args;
+}
+
+// app.exit(e) with the guards taken out of the message it prints.
+int report_parse_result(CLI::App& app, const CLI::Error& e) {
+  std::ostringstream out, err;
+  int rc = app.exit(e, out, err);
+  std::cout << remove_guards(out.str());
+  std::cerr << remove_guards(err.str());
+  return rc;
+}
+
+}  // namespace
+
 void build_parser(CLI::App& app, std::vector<std::pair<CLI::App*, Action>>& actions) {
   auto& cmds = registry();
   std::sort(cmds.begin(), cmds.end(), [](const Command& a, const Command& b) { return a.name < b.name; });
@@ -23,6 +69,7 @@ void build_parser(CLI::App& app, std::vector<std::pair<CLI::App*, Action>>& acti
     actions.emplace_back(sub, c.setup(*sub));
   }
   app.require_subcommand(1);
+  unguard_option_values(app);
 }
 
 int run(int argc, const char* const* argv) {
@@ -32,11 +79,14 @@ int run(int argc, const char* const* argv) {
   std::vector<std::pair<CLI::App*, Action>> actions;
   try {
     build_parser(app, actions);
-    app.parse(argc, argv);
+    std::vector<std::string> args = guard_bracketed_arguments(argc, argv);
+    std::vector<const char*> guarded;
+    for (const auto& a : args) guarded.push_back(a.c_str());
+    app.parse(static_cast<int>(guarded.size()), guarded.data());
   } catch (const CLI::Success& e) {
-    return app.exit(e);
+    return report_parse_result(app, e);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
+    int rc = report_parse_result(app, e);
     return rc == 0 ? 0 : 2;
   } catch (const Error& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -142,7 +142,7 @@ bertkit::cli::Action setup_forward(CLI::App& sub) {
   sub.add_flag("--attentions", a->attentions, "Also write attentions.0..N-1, each layer's probabilities [B,NH,T,T]");
   sub.add_flag("--grads", a->grads, "Backpropagate the loss and write grad.<parameter> for every parameter");
   sub.add_option("--head", a->head, "Architecture to load as (default: config.json's architectures[0])");
-  sub.add_option("--device", a->device, "cpu, cuda, cuda:N or auto");
+  sub.add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
   return [a] {
     a->dir = bertkit::hub::resolve_model_dir(a->dir, "DIR");  // a Hub id -> its snapshot
     return run_forward(*a);

@@ -30,6 +30,26 @@ std::string human(int64_t n) {
   return o.str();
 }
 
+// num_labels/id2label mean something only to a head that predicts labels
+// (BertModel and BertForPreTraining carry transformers' default 2).
+void print_labels(const bertkit::BertConfig& config, const std::string& arch) {
+  const bool has_label_head = arch.find("Classification") != std::string::npos || arch == "seqcls" ||
+                              arch == "tokcls" || arch.find("MultipleChoice") != std::string::npos;
+  if (!has_label_head) return;
+  std::cout << "labels:         " << config.num_labels;
+  if (!config.id2label.empty()) {
+    std::cout << " (";
+    int shown = 0;
+    for (const auto& [i, l] : config.id2label) {
+      if (shown++ == 10) { std::cout << ", ..."; break; }
+      std::cout << (shown > 1 ? ", " : "") << i << "=" << l;
+    }
+    std::cout << ")";
+  }
+  if (!config.problem_type.empty()) std::cout << ", problem_type " << config.problem_type;
+  std::cout << "\n";
+}
+
 int run_info(const InfoArgs& a) {
   using namespace bertkit;
   if (!dir_exists(a.dir)) throw InputError(a.dir + ": not a directory");
@@ -47,18 +67,7 @@ int run_info(const InfoArgs& a) {
             << config.position_embedding_type << "), type vocab " << config.type_vocab_size << ", layer_norm_eps "
             << config.layer_norm_eps << ", dropout " << config.hidden_dropout_prob << "/"
             << config.attention_probs_dropout_prob << "\n";
-  std::cout << "labels:         " << config.num_labels;
-  if (!config.id2label.empty()) {
-    std::cout << " (";
-    int shown = 0;
-    for (const auto& [i, l] : config.id2label) {
-      if (shown++ == 10) { std::cout << ", ..."; break; }
-      std::cout << (shown > 1 ? ", " : "") << i << "=" << l;
-    }
-    std::cout << ")";
-  }
-  if (!config.problem_type.empty()) std::cout << ", problem_type " << config.problem_type;
-  std::cout << "\n";
+  print_labels(config, a.head.empty() ? arch : a.head);
   int64_t total = 0;
   std::map<std::string, int64_t> by_dtype;
   for (const auto& [name, t] : weights) {

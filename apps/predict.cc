@@ -3,11 +3,13 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include <torch/torch.h>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/progress.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/models/config.h"
 #include "bertkit/pipelines/pipelines.h"
@@ -26,7 +28,7 @@ struct PredictArgs {
   std::vector<std::string> texts;
   std::string pair, question, context, input, output, format = "json", device = "cpu";
   int top_k = -1;
-  std::string aggregation = "simple";
+  std::string aggregation = "none";  // transformers' pipeline default
   std::string function_to_apply = "default";
   int doc_stride = -1, max_seq_len = -1, max_answer_len = 15;
   bool handle_impossible = false, no_align_to_words = false, hf_early_exit = false;
@@ -92,6 +94,9 @@ std::vector<Item> read_items(const PredictArgs& a, const std::string& task) {
     it.context = a.context;
     items.push_back(it);
   }
+  if (task == "question-answering" && !a.texts.empty())
+    throw InputError("predict: question-answering takes --question Q --context C (or --input FILE of "
+                     "{\"question\": ..., \"context\": ...} lines), not positional texts");
   for (auto& t : a.texts) {
     Item it;
     it.text = t;
@@ -134,7 +139,11 @@ int run_predict(const PredictArgs& a) {
     };
     nlohmann::json e = rows(emb);
     if (a.format == "jsonl") {
-      for (std::size_t i = 0; i < texts.size(); ++i) results.push_back({{"text", texts[i]}, {"embedding", e[i]}});
+      nlohmann::json sim = a.similarity ? rows(P::cosine_similarity_matrix(emb, emb)) : nlohmann::json();
+      for (std::size_t i = 0; i < texts.size(); ++i) {
+        results.push_back({{"text", texts[i]}, {"embedding", e[i]}});
+        if (a.similarity) results.back()["similarity"] = sim[i];  // row i: cosine to every input
+      }
     } else {
       nlohmann::json o{{"embeddings", e}};
       if (a.similarity) o["similarity"] = rows(P::cosine_similarity_matrix(emb, emb));
@@ -148,7 +157,12 @@ int run_predict(const PredictArgs& a) {
     if (task == "question-answering") arch = Architecture::BertForQuestionAnswering;
     if (task == "fill-mask") arch = Architecture::BertForMaskedLM;
     P::LoadedModel m = P::load_model(a.model, arch, device);
+    // Over a file: progress on stderr (stdout holds the results).
+    std::optional<ProgressLine> progress;
+    if (!a.input.empty()) progress.emplace("predict:", static_cast<int64_t>(items.size()), "inputs");
+    int64_t done = 0;
     for (auto& it : items) {
+      if (progress) progress->update(done++);
       if (task == "text-classification") {
         std::size_t k = a.top_k < 0 ? 0 : static_cast<std::size_t>(a.top_k);
         auto r = P::text_classification(m, it.text, it.has_pair ? std::optional<std::string>(it.pair) : std::nullopt, k,
@@ -171,6 +185,7 @@ int run_predict(const PredictArgs& a) {
         results.push_back(P::to_json(P::fill_mask(m, it.text, a.top_k < 0 ? 5 : static_cast<std::size_t>(a.top_k))));
       }
     }
+    if (progress) progress->update(done);
   } else {
     throw InputError("predict: unknown task '" + task +
                      "' (text-classification, token-classification, question-answering, fill-mask, embeddings)");
@@ -227,7 +242,7 @@ Action setup(CLI::App& sub) {
                "context, as with tokenizers <= 0.22)");
   sub.add_option("--pooling", a->pooling, "embeddings: cls, mean, max, mean_sqrt_len_tokens (default: the model's, else mean)");
   sub.add_flag("--normalize", a->normalize, "embeddings: L2-normalise");
-  sub.add_flag("--similarity", a->similarity, "embeddings: add the cosine similarity matrix of the inputs");
+  sub.add_flag("--similarity", a->similarity, "embeddings: add the cosine similarity matrix of the inputs (jsonl: each line its row)");
   sub.add_option("--max-length", a->max_length, "embeddings: truncate inputs to this many tokens");
   return [a] {
     a->model = bertkit::hub::resolve_model_dir(a->model, "MODEL");  // a Hub id -> its snapshot

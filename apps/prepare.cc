@@ -1,5 +1,6 @@
 // bertkit prepare: raw text -> tokenized pretraining shards (+ index.json).
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -18,12 +19,29 @@ struct PrepareArgs {
   std::string output, tokenizer, format = "bert";
   int64_t max_seq_length = 128, dupe_factor = 1, eval_documents = 0, instances_per_shard = 200000, max_documents = 0;
   double short_seq_prob = 0.1, eval_fraction = 0.0;
-  bool no_nsp = false, static_masking = false, quiet = false;
+  bool no_nsp = false, static_masking = false, quiet = false, overwrite = false;
   uint64_t seed = 12345;
   unsigned threads = 0;
 };
 
+// Shards of an earlier run that index.json no longer lists must not stay
+// beside the new ones: refuse a non-empty folder, or with --overwrite replace
+// a folder that an earlier prepare wrote (one holding index.json).
+void check_output_folder(const PrepareArgs& a) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(a.output) || (fs::is_directory(a.output) && fs::is_empty(a.output))) return;
+  if (!fs::is_directory(a.output)) throw InputError("prepare: --output " + a.output + " is a file, not a folder");
+  if (!a.overwrite)
+    throw InputError("prepare: --output " + a.output +
+                     " is not empty: choose an empty folder, or pass --overwrite to replace earlier shards");
+  if (!fs::exists(fs::path(a.output) / "index.json"))
+    throw InputError("prepare: --overwrite replaces only a folder of shards (with index.json); " + a.output +
+                     " has none: choose another folder");
+  fs::remove_all(a.output);
+}
+
 int run_prepare(const PrepareArgs& a) {
+  check_output_folder(a);
   PrepareOptions o;
   o.inputs = a.inputs;
   o.output_dir = a.output;
@@ -76,6 +94,7 @@ Action setup(CLI::App& sub) {
   sub.add_option("--threads", a->threads, "Tokenization threads (0: all cores)")->capture_default_str();
   sub.add_option("--max-documents", a->max_documents, "Read at most this many documents (0: all)");
   sub.add_flag("-q,--quiet", a->quiet, "No progress output");
+  sub.add_flag("--overwrite", a->overwrite, "Replace the shards of an earlier prepare in --output");
   return [a] {
     a->tokenizer = bertkit::hub::resolve_model_dir(a->tokenizer, "--tokenizer");  // a Hub id -> its snapshot
     return run_prepare(*a);

@@ -176,7 +176,9 @@ bertkit::cli::Action setup(CLI::App& sub) {
   auto t = std::make_shared<TrainArgs>();
   CLI::App* train = sub.add_subcommand("train", "Train a WordPiece vocabulary (HF BertWordPieceTokenizer.train) or a "
                                                 "SentencePiece model into a model directory");
-  train->add_option("--type", t->type, "wordpiece or sentencepiece")->check(CLI::IsMember({"wordpiece", "sentencepiece"}));
+  train->add_option("--type", t->type, "wordpiece or sentencepiece")
+      ->check(CLI::IsMember({"wordpiece", "sentencepiece"}))
+      ->capture_default_str();
   train->add_option("--input,-i", t->inputs, "Training text files (one text a line)")->required();
   train->add_option("--output,-o", t->output, "Output directory (vocab.txt + tokenizer.json..., or spiece.model)")->required();
   train->add_option("--vocab-size", t->vocab_size, "Vocabulary size (default 30000)");

@@ -1,9 +1,12 @@
 // bertkit train: one JSON run config -> a trained model (any registered task).
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/fs.h"
 #include "bertkit/core/json.h"
+#include "bertkit/training/task.h"
 #include "bertkit/training/trainer.h"
 #include "command.h"
 
@@ -19,13 +22,51 @@ struct TrainArgs {
   bool print_config = false;
 };
 
+// configs/quickstart.json is `bertkit quickstart --config`'s, not a run config.
+void refuse_quickstart_config(const std::string& path) {
+  json::Json root = json::load_file(path);
+  if (root.is_object() && root.contains("pretrain") && root.contains("finetune"))
+    throw InputError(path + " is a quickstart config (pretrain/finetune sections): run `bertkit quickstart --config " +
+                     path + "`; `bertkit train` takes a run config (docs/training.md)");
+}
+
+// --resume continues the run in output.dir as it was started: the config saved
+// there (run_config.json, with the first run's --set values) replaces CONFIG,
+// whose output.dir (and this call's --set) still apply.
+RunConfig load_run_config(const TrainArgs& a, const std::vector<std::string>& sets) {
+  refuse_quickstart_config(a.config);
+  RunConfig config = RunConfig::load(a.config, sets);
+  const bool resuming = a.resume || !a.resume_from.empty();
+  const std::string saved = config.output.dir + "/run_config.json";
+  if (!resuming || !file_exists(saved)) return config;
+  std::cerr << "resume: using the run config saved in " << saved << "\n";
+  std::vector<std::string> resume_sets = {"output.dir=" + config.output.dir};
+  resume_sets.insert(resume_sets.end(), sets.begin(), sets.end());
+  return RunConfig::load(saved, resume_sets);
+}
+
+// The config as the run reads it: task.type checked against the registered
+// tasks, the tokenizer that model.pretrained implies. (The task defaults that
+// depend on the data, such as labels, are in OUTPUT/run_config.json.)
+void print_config(const RunConfig& config) {
+  const auto names = task_names();
+  if (std::find(names.begin(), names.end(), config.task_type) == names.end()) {
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    throw InputError("task.type: unknown task \"" + config.task_type + "\" (known tasks: " + list + ")");
+  }
+  json::Json j = config.to_json();
+  if (config.tokenizer.path.empty()) j["tokenizer"]["path"] = config.model.pretrained;
+  std::cout << j.dump(2) << "\n";
+}
+
 int run_train(const TrainArgs& a) {
   std::vector<std::string> sets = a.sets;
   if (!a.output.empty()) sets.push_back("output.dir=" + a.output);
   if (!a.device.empty()) sets.push_back("train.device=" + a.device);
-  RunConfig config = RunConfig::load(a.config, sets);
+  RunConfig config = load_run_config(a, sets);
   if (a.print_config) {
-    std::cout << config.to_json().dump(2) << "\n";
+    print_config(config);
     return 0;
   }
   TrainOptions o;
@@ -50,11 +91,13 @@ Action setup(CLI::App& sub) {
   sub.add_option("--set", a->sets, "Override a config key: --set train.learning_rate=3e-5 (repeatable)");
   sub.add_option("-o,--output", a->output, "Output directory (same as --set output.dir=DIR)");
   sub.add_option("--device", a->device, "auto, cpu, cuda or cuda:N (same as --set train.device=...)");
-  sub.add_flag("--resume", a->resume, "Continue from the newest checkpoint-* in the output directory");
+  sub.add_flag("--resume", a->resume,
+               "Continue from the newest checkpoint-* in the output directory, with the run_config.json saved there");
   sub.add_option("--resume-from", a->resume_from, "Continue from this checkpoint directory");
   sub.add_option("--stop-after", a->stop_after,
                  "Stop (with a checkpoint) after this many optimizer steps in total, as if interrupted; continue with --resume");
   sub.add_flag("--print-config", a->print_config, "Print the resolved config (defaults filled in) and exit");
+  sub.footer("Config keys, defaults and outputs: docs/training.md (tasks: docs/tasks.md).\n");
   return [a] { return run_train(*a); };
 }
 

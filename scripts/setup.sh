@@ -14,6 +14,7 @@ PACKAGES=(
   cmake g++ ninja-build ccache pkg-config git
   libtorch-dev libopenblas0-pthread        # LibTorch 1.13 (CPU); OpenBLAS: without it matmuls run ~50x slower
   libsentencepiece-dev nlohmann-json3-dev libcli11-dev libgtest-dev libutf8proc-dev zlib1g-dev
+  libcairo2-dev fonts-dejavu-core          # attention heatmap PNG: cells, token labels, colour scale
   libmecab-dev mecab-ipadic-utf8           # Japanese word splitter
   libgloo-dev                              # c10d Gloo: multi-process (torchrun-style) training
   libcurl4-openssl-dev libssl-dev          # models by Hub id: downloads into the HuggingFace cache

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/progress.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/core/parallel.h"
 #include "bertkit/data/masking.h"
@@ -155,6 +156,7 @@ PrepareSummary prepare_pretraining_data(const PrepareOptions& o, const Tokenizer
   std::vector<TokenizedDocument> tokenized(docs.size());
   std::atomic<int64_t> done{0};
   std::mutex progress_mutex;
+  ProgressLine progress("prepare: tokenized", static_cast<int64_t>(docs.size()), "documents");
   EncodeOptions enc;
   enc.add_special_tokens = false;
   parallel_for(docs.size(), o.threads, [&](std::size_t d) {
@@ -166,8 +168,7 @@ PrepareSummary prepare_pretraining_data(const PrepareOptions& o, const Tokenizer
     int64_t k = ++done;
     if (o.progress && (k % 500 == 0 || k == static_cast<int64_t>(docs.size()))) {
       std::lock_guard<std::mutex> lock(progress_mutex);
-      std::fprintf(stderr, "\rprepare: tokenized %lld/%zu documents (%.1f s)", static_cast<long long>(k), docs.size(), elapsed());
-      if (k == static_cast<int64_t>(docs.size())) std::fprintf(stderr, "\n");
+      progress.update(k);
     }
   });
   for (const auto& d : docs) s.sentences += static_cast<int64_t>(d.sentences.size());

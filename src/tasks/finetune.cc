@@ -125,6 +125,7 @@ class ClassificationTask : public Task {
                              {"single_label_classification", "regression", "multi_label_classification"});
     f1_average_ = t.choice("f1_average", "auto", {"auto", "binary", "micro", "macro", "weighted"});
     metric_ = t.get("metric", std::string());
+    if (metric_ == "eval_loss") metric_ = "loss";
     max_seq_length_ = t.get<int64_t>("max_seq_length", 128);
     BERTKIT_CHECK_INPUT(max_seq_length_ >= 3, t.path_of("max_seq_length") + ": must be at least 3");
     t.finish();
@@ -172,7 +173,7 @@ class ClassificationTask : public Task {
   }
   bool has_eval() const override { return !eval_path_.empty(); }
   MetricSpec default_metric() const override {
-    if (!metric_.empty()) return {metric_, metric_ != "eval_loss" && metric_ != "mse"};
+    if (!metric_.empty()) return {metric_, metric_ != "loss" && metric_ != "mse"};
     if (problem_type_ == "regression") return {"pearson", true};
     if (problem_type_ == "multi_label_classification") return {"f1", true};
     return {"accuracy", true};
@@ -256,7 +257,7 @@ class ClassificationTask : public Task {
         rows.push_back(std::move(r));
       }
     });
-    if (nb) m["eval_loss"] = loss_sum / nb;
+    if (nb) m["loss"] = loss_sum / nb;  // the trainer writes it as eval_loss
     if (problem_type_ == "regression") {
       m["pearson"] = pearson(pred_r, gold_r);
       m["spearman"] = spearman(pred_r, gold_r);
@@ -380,6 +381,7 @@ class NerTask : public Task {
     fo_.max_seq_length = static_cast<std::size_t>(t.get<int64_t>("max_seq_length", 128));
     fo_.label_all_tokens = t.get("label_all_tokens", false);
     metric_ = t.get("metric", std::string("f1"));
+    if (metric_ == "eval_loss") metric_ = "loss";
     t.finish();
     json::ObjectReader d(in.data, in.data_path);
     train_path_ = d.get("train", std::string());
@@ -417,7 +419,7 @@ class NerTask : public Task {
     return std::make_shared<NerDataset>(this, &train_);
   }
   bool has_eval() const override { return !eval_path_.empty(); }
-  MetricSpec default_metric() const override { return {metric_, metric_ != "eval_loss"}; }
+  MetricSpec default_metric() const override { return {metric_, metric_ != "loss"}; }
   nlohmann::json resolved_task_section() const override {
     return {{"labels", labels_}, {"max_seq_length", fo_.max_seq_length}, {"label_all_tokens", fo_.label_all_tokens},
             {"metric", metric_}};
@@ -478,7 +480,7 @@ class NerTask : public Task {
     }
     SeqevalReport r = seqeval(gold, predt);
     Metrics m;
-    if (nb) m["eval_loss"] = loss_sum / nb;
+    if (nb) m["loss"] = loss_sum / nb;  // the trainer writes it as eval_loss
     m["precision"] = r.micro.precision;
     m["recall"] = r.micro.recall;
     m["f1"] = r.micro.f1;
@@ -556,6 +558,7 @@ class QaTask : public Task {
     po_.version_2_with_negative = t.get("version_2_with_negative", false);
     po_.null_score_diff_threshold = t.get("null_score_diff_threshold", 0.0);
     metric_ = t.get("metric", std::string("f1"));
+    if (metric_ == "eval_loss") metric_ = "loss";
     t.finish();
     json::ObjectReader d(in.data, in.data_path);
     train_path_ = d.get("train", std::string());
@@ -576,7 +579,7 @@ class QaTask : public Task {
     return std::make_shared<QaDataset>(this, &train_);
   }
   bool has_eval() const override { return !eval_path_.empty(); }
-  MetricSpec default_metric() const override { return {metric_, metric_ != "eval_loss"}; }
+  MetricSpec default_metric() const override { return {metric_, metric_ != "loss"}; }
   nlohmann::json resolved_task_section() const override {
     return {{"max_seq_length", fo_.max_seq_length}, {"doc_stride", fo_.doc_stride}, {"max_query_length", fo_.max_query_length},
             {"n_best_size", po_.n_best_size}, {"max_answer_length", po_.max_answer_length},

@@ -171,7 +171,14 @@ struct Trainer::Impl {
     if (!config.tokenizer.path.empty()) config.tokenizer.path = hub::resolve_model_dir(config.tokenizer.path, "tokenizer.path");
     // Tokenizer and model config.
     const std::string tok_path = config.tokenizer.path.empty() ? config.model.pretrained : config.tokenizer.path;
-    tokenizer = std::shared_ptr<Tokenizer>(load_tokenizer(tok_path));
+    try {
+      tokenizer = std::shared_ptr<Tokenizer>(load_tokenizer(tok_path));
+    } catch (const InputError& e) {  // name the key the user has to change
+      if (tok_path != config.model.pretrained || fs::exists(tok_path)) throw;
+      throw InputError("model.pretrained \"" + tok_path + "\": no such model directory (" + e.what() +
+                       "); pass --set model.pretrained=DIR with an HF model directory, or train from scratch as in "
+                       "docs/tasks.md (\"From scratch\")");
+    }
     if (!config.model.pretrained.empty()) {
       model_config = BertConfig::load(config.model.pretrained + "/config.json");
     } else if (config.model.config.is_string()) {
@@ -202,8 +209,11 @@ struct Trainer::Impl {
     Architecture arch = config.model.architecture.empty() ? task->architecture()
                                                           : parse_architecture(config.model.architecture);
     metric = task->default_metric();
+    if (config.eval.every_steps > 0 && !task->has_eval() && main_process())
+      std::cerr << "warning: eval.every_steps is " << config.eval.every_steps
+                << " but there is no evaluation data (data.eval, or shards without an eval split): no evaluation\n";
     if (!config.eval.metric.empty()) {
-      metric.name = config.eval.metric;
+      metric.name = config.eval.metric == "eval_loss" ? "loss" : config.eval.metric;  // as written in metrics.jsonl
       metric.greater_is_better = metric.name.find("loss") == std::string::npos && metric.name != "perplexity";
     }
     if (config.eval.greater_is_better) metric.greater_is_better = *config.eval.greater_is_better;
@@ -466,7 +476,8 @@ struct Trainer::Impl {
       state.best_metric = it->second;
       state.best_step = state.global_step;
       state.evals_without_improvement = 0;
-      if (config.eval.load_best_at_end && main_process()) save_pretrained(model, out("best"), SaveDType::F32);
+      if (config.eval.load_best_at_end && main_process()) 
+        save_pretrained(model, out("best"), SaveDType::F32, [&](const std::string& tmp) { tokenizer->save(tmp); });
       dist->barrier();
     } else {
       ++state.evals_without_improvement;

@@ -9,18 +9,11 @@
 #include "bertkit/core/fs.h"
 #include "bertkit/models/checkpoint.h"
 #include "bertkit/nn/tensor_io.h"
-#include "command.h"
+#include "cli_test_util.h"
 #include "test_util.h"
 
 namespace bertkit::test {
 namespace {
-
-int cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "bertkit");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  return bertkit::cli::run(static_cast<int>(argv.size()), argv.data());
-}
 
 std::string fixture(const std::string& head) { return shared_path("fixtures/hf-tiny/" + head); }
 
@@ -151,6 +144,22 @@ TEST(InfoCommand, SummarisesAndChecksKeys) {
   write_file_atomic(dir + "/config.json", cfg.dump());
   EXPECT_EQ(cli({"info", dir}), 2);
   EXPECT_EQ(cli({"info", dir + "/missing"}), 2);
+}
+
+}  // namespace
+}  // namespace bertkit::test
+
+namespace bertkit::test {
+namespace {
+
+// num_labels means something only to a label head (issue 14): BertForPreTraining
+// and BertModel carry transformers' default 2, which info must not list.
+TEST(InfoCommand, LabelsOnlyForLabelHeads) {
+  BERTKIT_NEED_SHARED("fixtures/hf-tiny/pretraining");
+  BERTKIT_NEED_SHARED("fixtures/hf-tiny/seqcls");
+  EXPECT_EQ(cli_stdout({"info", fixture("pretraining")}).find("labels:"), std::string::npos);
+  EXPECT_EQ(cli_stdout({"info", fixture("pretraining"), "--head", "BertModel"}).find("labels:"), std::string::npos);
+  EXPECT_NE(cli_stdout({"info", fixture("seqcls")}).find("labels:"), std::string::npos);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Attention heatmaps: a [rows, cols] matrix of values in [0, 1] drawn as a
-// PNG (written here with zlib, no image library) or as an SVG with token labels.
+// PNG (cairo) or as an SVG, both with token labels.
 #pragma once
 
 #include <string>
@@ -15,7 +15,7 @@ struct Heatmap {
 
 // RGB of a value on a white -> dark-blue scale.
 void heat_color(float v, unsigned char rgb[3]);
-// PNG bytes: `cell` pixels per value, no labels (the JSON carries them).
+// PNG bytes: `cell` pixels per value, row/column labels, title, colour scale.
 std::string heatmap_png(const Heatmap& h, int cell = 16);
 // SVG text with row/column labels and a title.
 std::string heatmap_svg(const Heatmap& h, int cell = 24);

@@ -1,0 +1,59 @@
+// bertkit predict as a new user meets it (issue 14): transformers' defaults,
+// errors that say what to pass, progress over a file.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_test_util.h"
+#include "test_util.h"
+
+namespace bertkit::test {
+namespace {
+
+using nlohmann::json;
+
+json ner_fixture() { return json::parse(std::ifstream(shared_path("fixtures/pipelines/pipelines.json")))["ner"]; }
+
+TEST(PredictCommand, TokenClassificationDefaultsToNoAggregationAsTransformers) {
+  BERTKIT_NEED_SHARED("fixtures/pipelines/ner");
+  const json fx = ner_fixture();
+  json got = json::parse(cli_stdout({"predict", shared_path("fixtures/pipelines/ner"), fx["texts"][0]}));
+  const json& want = fx["outputs"]["none"][0];
+  ASSERT_EQ(got.size(), want.size()) << got;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i]["entity"], want[i]["entity"]) << i;
+    EXPECT_EQ(got[i]["index"], want[i]["index"]) << i;
+    EXPECT_EQ(got[i]["start"], want[i]["start"]) << i;
+    EXPECT_EQ(got[i]["end"], want[i]["end"]) << i;
+  }
+}
+
+TEST(PredictCommand, QuestionAnsweringAsksForQuestionAndContext) {
+  BERTKIT_NEED_SHARED("fixtures/pipelines/qa");
+  int rc = 0;
+  std::string err = cli_stderr({"predict", shared_path("fixtures/pipelines/qa"), "Who is the CEO?"}, &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(err.find("--question"), std::string::npos) << err;
+  EXPECT_NE(err.find("--context"), std::string::npos) << err;
+}
+
+TEST(PredictCommand, ProgressOverAFileInPlainLinesWhenNotATerminal) {
+  BERTKIT_NEED_SHARED("fixtures/pipelines/fillmask");
+  std::string dir = make_temp_dir("predict-progress");
+  std::ofstream(dir + "/in.txt") << "the [MASK] sat.\na [MASK] day.\n[MASK] is here.\n";
+  testing::internal::CaptureStdout();
+  int rc = 0;
+  std::string err = cli_stderr({"predict", shared_path("fixtures/pipelines/fillmask"), "-i", dir + "/in.txt",
+                                "--format", "jsonl"},
+                               &rc);
+  std::string out = testing::internal::GetCapturedStdout();
+  ASSERT_EQ(rc, 0) << err;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 3);  // results stay on stdout
+  EXPECT_NE(err.find("predict: 3/3 inputs"), std::string::npos) << err;
+  EXPECT_EQ(err.find('\r'), std::string::npos) << "stderr is a file here: no carriage returns";
+}
+
+}  // namespace
+}  // namespace bertkit::test
