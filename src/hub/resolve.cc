@@ -34,12 +34,13 @@ std::string resolve_model_dir(const std::string& name_or_path, const std::string
     throw InputError(prefixed(context, "'" + name_or_path + "' is neither an existing path nor a Hub model id (" + why +
                                            "); give a model directory or an id such as bert-base-uncased or org/name@revision"));
   const std::string as_id = "'" + name_or_path + "' is not a local path, so it was taken as a Hub id: ";
+  const std::string alternatives = " (or give a local HF model directory, or train from scratch: docs/tasks.md)";
   try {
     return resolve_repo(*ref);
   } catch (const InputError& e) {
-    throw InputError(prefixed(context, as_id + e.what()));
+    throw InputError(prefixed(context, as_id + e.what() + alternatives));
   } catch (const RuntimeError& e) {
-    throw RuntimeError(prefixed(context, as_id + e.what()));
+    throw RuntimeError(prefixed(context, as_id + e.what() + alternatives));
   }
 }
 

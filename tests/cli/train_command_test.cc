@@ -3,6 +3,7 @@
 // metric names, warnings, --print-config, careful prepare, progress in logs.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -101,6 +102,9 @@ TEST(TrainCommand, BestModelHasTokenizerAndLossIsEvalLoss) {
 
 TEST(TrainCommand, ShippedConfigsNameTheKeyToChange) {
   std::string dir = make_temp_dir("configs");
+  // No network in tests: bert-base-uncased is looked up in an empty cache, offline.
+  ::setenv("HF_HUB_OFFLINE", "1", 1);
+  ::setenv("HF_HUB_CACHE", (dir + "/hf-cache").c_str(), 1);
   int rc = 0;
   std::string err = cli_stderr({"train", source_dir() + "/configs/sst2.json", "-o", dir + "/run"}, &rc);
   EXPECT_EQ(rc, 2);
@@ -109,6 +113,8 @@ TEST(TrainCommand, ShippedConfigsNameTheKeyToChange) {
   err = cli_stderr({"train", source_dir() + "/configs/quickstart.json", "-o", dir + "/q"}, &rc);
   EXPECT_EQ(rc, 2);
   EXPECT_NE(err.find("bertkit quickstart --config"), std::string::npos) << err;
+  ::unsetenv("HF_HUB_OFFLINE");
+  ::unsetenv("HF_HUB_CACHE");
 }
 
 TEST(TrainCommand, PrintConfigValidatesAndShowsTheTokenizer) {
