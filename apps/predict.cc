@@ -10,6 +10,7 @@
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/models/config.h"
+#include "bertkit/pipelines/batched.h"
 #include "bertkit/pipelines/pipelines.h"
 #include "bertkit/training/device.h"
 #include "command.h"
@@ -32,6 +33,7 @@ struct PredictArgs {
   std::string pooling;
   bool normalize = false, similarity = false;
   int max_length = 0;
+  std::size_t max_batch_tokens = 16384;
 };
 
 // One input item: text (+pair) or question/context.
@@ -110,6 +112,8 @@ int run_predict(const PredictArgs& a) {
   if (task == "sentiment-analysis") task = "text-classification";
   std::vector<Item> items = read_items(a, task);
   std::vector<nlohmann::json> results;
+  P::BatchingOptions batching;
+  batching.max_batch_tokens = a.max_batch_tokens;
   if (task == "embeddings") {
     std::optional<P::EmbeddingOptions> ov;
     if (!a.pooling.empty() || a.normalize || a.max_length > 0) {
@@ -123,7 +127,7 @@ int run_predict(const PredictArgs& a) {
     P::EmbeddingModel m = P::load_embedding_model(a.model, ov, device);
     std::vector<std::string> texts;
     for (auto& it : items) texts.push_back(it.text);
-    torch::Tensor emb = P::embed(m, texts).contiguous();  // [N, D]
+    torch::Tensor emb = P::embed_batched(m, texts, batching).contiguous();  // [N, D]
     auto rows = [&](const torch::Tensor& t) {
       nlohmann::json out = nlohmann::json::array();
       auto c = t.to(torch::kDouble).contiguous();
@@ -147,15 +151,21 @@ int run_predict(const PredictArgs& a) {
     if (task == "question-answering") arch = Architecture::BertForQuestionAnswering;
     if (task == "fill-mask") arch = Architecture::BertForMaskedLM;
     P::LoadedModel m = P::load_model(a.model, arch, device);
-    for (auto& it : items) {
-      if (task == "text-classification") {
-        std::size_t k = a.top_k < 0 ? 0 : static_cast<std::size_t>(a.top_k);
-        auto r = P::text_classification(m, it.text, it.has_pair ? std::optional<std::string>(it.pair) : std::nullopt, k,
-                                        P::parse_classify_function(a.function_to_apply));
+    if (task == "text-classification") {
+      std::vector<P::TextInput> inputs;
+      for (auto& it : items) inputs.push_back({it.text, it.has_pair ? std::optional<std::string>(it.pair) : std::nullopt});
+      std::size_t k = a.top_k < 0 ? 0 : static_cast<std::size_t>(a.top_k);
+      for (auto& r : P::text_classification(m, inputs, k, P::parse_classify_function(a.function_to_apply), batching))
         results.push_back(P::to_json(r));
-      } else if (task == "token-classification") {
-        auto agg = P::parse_aggregation(a.aggregation);
-        results.push_back(P::to_json(P::token_classification(m, it.text, agg), agg));
+    } else if (task == "token-classification") {
+      std::vector<std::string> texts;
+      for (auto& it : items) texts.push_back(it.text);
+      auto agg = P::parse_aggregation(a.aggregation);
+      for (auto& r : P::token_classification(m, texts, agg, {"O"}, batching)) results.push_back(P::to_json(r, agg));
+    }
+    for (auto& it : items) {  // one at a time: QA windows and masks vary per input
+      if (task == "text-classification" || task == "token-classification") {
+        break;
       } else if (task == "question-answering") {
         P::QaOptions o;
         o.top_k = a.top_k < 0 ? 1 : static_cast<std::size_t>(a.top_k);
@@ -228,6 +238,11 @@ Action setup(CLI::App& sub) {
   sub.add_flag("--normalize", a->normalize, "embeddings: L2-normalise");
   sub.add_flag("--similarity", a->similarity, "embeddings: add the cosine similarity matrix of the inputs");
   sub.add_option("--max-length", a->max_length, "embeddings: truncate inputs to this many tokens");
+  sub.add_option("--max-batch-tokens", a->max_batch_tokens,
+                 "text-classification, token-classification, embeddings: inputs are sorted by length and run in "
+                 "batches of at most this many padded tokens")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   return [a] { return run_predict(*a); };
 }
 
