@@ -13,6 +13,7 @@ PACKAGES=(
   libsentencepiece-dev nlohmann-json3-dev libcli11-dev libgtest-dev libutf8proc-dev zlib1g-dev
   libmecab-dev mecab-ipadic-utf8           # Japanese word splitter
   libgloo-dev                              # c10d Gloo: multi-process (torchrun-style) training
+  libcpp-httplib-dev                       # bertkit serve: HTTP server and the tests' client
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
