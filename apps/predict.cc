@@ -12,6 +12,7 @@
 #include "bertkit/core/progress.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/models/config.h"
+#include "bertkit/pipelines/batched.h"
 #include "bertkit/pipelines/pipelines.h"
 #include "bertkit/training/device.h"
 #include "bertkit/hub/resolve.h"
@@ -35,6 +36,7 @@ struct PredictArgs {
   std::string pooling;
   bool normalize = false, similarity = false;
   int max_length = 0;
+  std::size_t max_batch_tokens = 16384;
 };
 
 // One input item: text (+pair) or question/context.
@@ -116,6 +118,8 @@ int run_predict(const PredictArgs& a) {
   if (task == "sentiment-analysis") task = "text-classification";
   std::vector<Item> items = read_items(a, task);
   std::vector<nlohmann::json> results;
+  P::BatchingOptions batching;
+  batching.max_batch_tokens = a.max_batch_tokens;
   if (task == "embeddings") {
     std::optional<P::EmbeddingOptions> ov;
     if (!a.pooling.empty() || a.normalize || a.max_length > 0) {
@@ -129,7 +133,7 @@ int run_predict(const PredictArgs& a) {
     P::EmbeddingModel m = P::load_embedding_model(a.model, ov, device);
     std::vector<std::string> texts;
     for (auto& it : items) texts.push_back(it.text);
-    torch::Tensor emb = P::embed(m, texts).contiguous();  // [N, D]
+    torch::Tensor emb = P::embed_batched(m, texts, batching).contiguous();  // [N, D]
     auto rows = [&](const torch::Tensor& t) {
       nlohmann::json out = nlohmann::json::array();
       auto c = t.to(torch::kDouble).contiguous();
@@ -161,17 +165,24 @@ int run_predict(const PredictArgs& a) {
     std::optional<ProgressLine> progress;
     if (!a.input.empty()) progress.emplace("predict:", static_cast<int64_t>(items.size()), "inputs");
     int64_t done = 0;
-    for (auto& it : items) {
-      if (progress) progress->update(done++);
-      if (task == "text-classification") {
-        std::size_t k = a.top_k < 0 ? 0 : static_cast<std::size_t>(a.top_k);
-        auto r = P::text_classification(m, it.text, it.has_pair ? std::optional<std::string>(it.pair) : std::nullopt, k,
-                                        P::parse_classify_function(a.function_to_apply));
+    if (task == "text-classification") {
+      std::vector<P::TextInput> inputs;
+      for (auto& it : items) inputs.push_back({it.text, it.has_pair ? std::optional<std::string>(it.pair) : std::nullopt});
+      std::size_t k = a.top_k < 0 ? 0 : static_cast<std::size_t>(a.top_k);
+      for (auto& r : P::text_classification(m, inputs, k, P::parse_classify_function(a.function_to_apply), batching))
         results.push_back(P::to_json(r));
-      } else if (task == "token-classification") {
-        auto agg = P::parse_aggregation(a.aggregation);
-        results.push_back(P::to_json(P::token_classification(m, it.text, agg), agg));
-      } else if (task == "question-answering") {
+    } else if (task == "token-classification") {
+      std::vector<std::string> texts;
+      for (auto& it : items) texts.push_back(it.text);
+      auto agg = P::parse_aggregation(a.aggregation);
+      for (auto& r : P::token_classification(m, texts, agg, {"O"}, batching)) results.push_back(P::to_json(r, agg));
+    }
+    for (auto& it : items) {  // one at a time: QA windows and masks vary per input
+      if (task == "text-classification" || task == "token-classification") {
+        break;
+      }
+      if (progress) progress->update(done++);
+      if (task == "question-answering") {
         P::QaOptions o;
         o.top_k = a.top_k < 0 ? 1 : static_cast<std::size_t>(a.top_k);
         o.doc_stride = a.doc_stride;
@@ -185,7 +196,7 @@ int run_predict(const PredictArgs& a) {
         results.push_back(P::to_json(P::fill_mask(m, it.text, a.top_k < 0 ? 5 : static_cast<std::size_t>(a.top_k))));
       }
     }
-    if (progress) progress->update(done);
+    if (progress) progress->update(static_cast<int64_t>(items.size()));
   } else {
     throw InputError("predict: unknown task '" + task +
                      "' (text-classification, token-classification, question-answering, fill-mask, embeddings)");
@@ -244,6 +255,11 @@ Action setup(CLI::App& sub) {
   sub.add_flag("--normalize", a->normalize, "embeddings: L2-normalise");
   sub.add_flag("--similarity", a->similarity, "embeddings: add the cosine similarity matrix of the inputs (jsonl: each line its row)");
   sub.add_option("--max-length", a->max_length, "embeddings: truncate inputs to this many tokens");
+  sub.add_option("--max-batch-tokens", a->max_batch_tokens,
+                 "text-classification, token-classification, embeddings: inputs are sorted by length and run in "
+                 "batches of at most this many padded tokens")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   return [a] {
     a->model = bertkit::hub::resolve_model_dir(a->model, "MODEL");  // a Hub id -> its snapshot
     return run_predict(*a);

@@ -18,7 +18,7 @@ PACKAGES=(
   libmecab-dev mecab-ipadic-utf8           # Japanese word splitter
   libgloo-dev                              # c10d Gloo: multi-process (torchrun-style) training
   libcurl4-openssl-dev libssl-dev          # models by Hub id: downloads into the HuggingFace cache
-  libcpp-httplib-dev                       # tests: the local Hub server the hub tests start
+  libcpp-httplib-dev                       # bertkit serve (HTTP server); tests: HTTP client, the local Hub server
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

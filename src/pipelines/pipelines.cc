@@ -149,7 +149,11 @@ std::vector<LabelScore> text_classification(const LoadedModel& m, const std::str
   Batch batch = to_batch(e, m.device);
   if (!m.token_type_ids) batch.token_type_ids = torch::zeros_like(batch.token_type_ids);
   ModelOutput out = m.model->forward(batch);
-  std::vector<float> logits = to_vector(out.logits[0]);  // [L]
+  return classification_scores(m, to_vector(out.logits[0]), top_k, fn);
+}
+
+std::vector<LabelScore> classification_scores(const LoadedModel& m, const std::vector<float>& logits, std::size_t top_k,
+                                              ClassifyFunction fn) {
   const BertConfig& c = m.model->config;
   if (fn == ClassifyFunction::Default) {
     if (c.problem_type == "multi_label_classification" || logits.size() == 1)
@@ -229,11 +233,16 @@ std::pair<char, std::string> get_tag(const std::string& name) {
 std::vector<TokenEntity> token_classification(const LoadedModel& m, const std::string& text, Aggregation agg,
                                               const std::vector<std::string>& ignore_labels) {
   torch::NoGradGuard ng;
-  const Tokenizer& tok = *m.tokenizer;
   EncodeOptions eo;
-  Encoding e = tok.encode(text, std::nullopt, eo);
+  Encoding e = m.tokenizer->encode(text, std::nullopt, eo);
   ModelOutput out = m.model->forward(to_batch(e, m.device));
-  auto logits = out.logits[0].to(torch::kCPU).to(torch::kFloat).contiguous();  // [T, L]
+  return token_entities(m, text, e, out.logits[0].to(torch::kCPU).to(torch::kFloat).contiguous(), agg, ignore_labels);
+}
+
+std::vector<TokenEntity> token_entities(const LoadedModel& m, const std::string& text, const Encoding& e,
+                                        const torch::Tensor& logits, Aggregation agg,
+                                        const std::vector<std::string>& ignore_labels) {
+  const Tokenizer& tok = *m.tokenizer;
   const int64_t L = logits.size(1);
   const BertConfig& c = m.model->config;
   const bool wordpiece = tok.token_to_id("##s") >= 0 || tok.token_to_id("##a") >= 0;

@@ -53,6 +53,9 @@ ClassifyFunction parse_classify_function(const std::string& s);  // default|soft
 std::vector<LabelScore> text_classification(const LoadedModel& m, const std::string& text,
                                             const std::optional<std::string>& text_pair = std::nullopt,
                                             std::size_t top_k = 0, ClassifyFunction fn = ClassifyFunction::Default);
+// The step after the model: one row of logits [L] -> sorted label scores.
+std::vector<LabelScore> classification_scores(const LoadedModel& m, const std::vector<float>& logits, std::size_t top_k = 0,
+                                              ClassifyFunction fn = ClassifyFunction::Default);
 
 // ---- token classification ----
 enum class Aggregation { None, Simple, First, Average, Max };
@@ -66,6 +69,11 @@ struct TokenEntity {
 };
 std::vector<TokenEntity> token_classification(const LoadedModel& m, const std::string& text, Aggregation aggregation,
                                               const std::vector<std::string>& ignore_labels = {"O"});
+// The step after the model: the text's encoding `e` and its logits [T, L]
+// (float32, CPU, contiguous; rows past e.size() are ignored) -> entities.
+std::vector<TokenEntity> token_entities(const LoadedModel& m, const std::string& text, const Encoding& e,
+                                        const torch::Tensor& logits, Aggregation aggregation,
+                                        const std::vector<std::string>& ignore_labels = {"O"});
 
 // ---- question answering (transformers 4.47's QuestionAnsweringPipeline) ----
 struct QaOptions {
