@@ -66,7 +66,11 @@ std::vector<Optimizer::UpdateGroup> Optimizer::start_update() {
     const auto& g = params_[i].param.grad();
     if (!g.defined()) continue;
     const double wd = params_[i].weight_decay;
-    auto it = std::find_if(groups.begin(), groups.end(), [&](const UpdateGroup& u) { return u.weight_decay == wd; });
+    // On the CPU the _foreach ops loop over their tensors anyway: one parameter
+    // per group keeps the temporaries (AdamW's denominators) of one parameter
+    // alive at a time, as torch's single-tensor path, not a copy of the model.
+    auto it = g.is_cuda() ? std::find_if(groups.begin(), groups.end(), [&](const UpdateGroup& u) { return u.weight_decay == wd; })
+                          : groups.end();
     if (it == groups.end()) it = groups.insert(groups.end(), UpdateGroup{wd});
     it->params.push_back(params_[i].param);
     it->grads.push_back(g);
