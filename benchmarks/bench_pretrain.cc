@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
         for (auto& p : params)
           if (p.grad().defined()) p.grad().div_(1024.0);
       }
-      torch::nn::utils::clip_grad_norm_(params, 1.0);
+      clip_grad_norm(params, 1.0);  // on the device, as the trainer
       opt->step();
       opt->zero_grad();
       return loss;

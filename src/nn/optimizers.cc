@@ -1,6 +1,8 @@
 #include "bertkit/nn/optimizers.h"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "bertkit/core/error.h"
 
@@ -21,6 +23,25 @@ std::vector<NamedParam> group_parameters(const torch::nn::Module& module, double
   return out;
 }
 
+torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : params)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (grads.empty()) return {};
+  // As torch.nn.utils.clip_grad_norm_: the norm of the per-tensor norms.
+  std::vector<torch::Tensor> norms = at::_foreach_norm(grads, 2);
+  torch::Tensor total = norms.size() == 1 ? norms[0] : torch::stack(norms).norm(2);
+  if (max_norm <= 0) return total;
+  torch::Tensor coef = torch::clamp(max_norm / (total + 1e-6), c10::nullopt, 1.0);
+#if BERTKIT_TORCH_AT_LEAST(2, 1)
+  at::_foreach_mul_(grads, coef);
+#else
+  for (auto& g : grads) g.mul_(coef);
+#endif
+  return total;
+}
+
 Optimizer::Optimizer(std::vector<NamedParam> params) : params_(std::move(params)) {}
 
 void Optimizer::zero_grad() {
@@ -37,6 +58,27 @@ void Optimizer::ensure_state() {
     exp_avg_.push_back(torch::zeros_like(p.param, torch::MemoryFormat::Preserve));
     exp_avg_sq_.push_back(torch::zeros_like(p.param, torch::MemoryFormat::Preserve));
   }
+}
+
+std::vector<Optimizer::UpdateGroup> Optimizer::start_update() {
+  std::vector<UpdateGroup> groups;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const auto& g = params_[i].param.grad();
+    if (!g.defined()) continue;
+    const double wd = params_[i].weight_decay;
+    // On the CPU the _foreach ops loop over their tensors anyway: one parameter
+    // per group keeps the temporaries (AdamW's denominators) of one parameter
+    // alive at a time, as torch's single-tensor path, not a copy of the model.
+    auto it = g.is_cuda() ? std::find_if(groups.begin(), groups.end(), [&](const UpdateGroup& u) { return u.weight_decay == wd; })
+                          : groups.end();
+    if (it == groups.end()) it = groups.insert(groups.end(), UpdateGroup{wd});
+    it->params.push_back(params_[i].param);
+    it->grads.push_back(g);
+    it->exp_avg.push_back(exp_avg_[i]);
+    it->exp_avg_sq.push_back(exp_avg_sq_[i]);
+    it->steps.push_back(static_cast<double>(++param_steps_[i]));
+  }
+  return groups;
 }
 
 std::map<std::string, torch::Tensor> Optimizer::state_dict() const {
@@ -86,26 +128,53 @@ AdamW::AdamW(std::vector<NamedParam> params, const AdamWOptions& options)
   lr_ = options.lr;
 }
 
+namespace {
+
+std::vector<c10::Scalar> scalars(const std::vector<double>& steps, const std::function<double(double)>& f) {
+  std::vector<c10::Scalar> out;
+  out.reserve(steps.size());
+  for (double t : steps) out.emplace_back(f(t));
+  return out;
+}
+
+#if BERTKIT_HAVE_FUSED_ADAMW
+// The whole group in one CUDA kernel (torch.optim.AdamW(fused=True)); false
+// when the group does not qualify (not all float CUDA tensors of one device).
+bool fused_adamw(const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads,
+                 const std::vector<torch::Tensor>& exp_avg, const std::vector<torch::Tensor>& exp_avg_sq,
+                 const std::vector<double>& steps, double lr, double wd, const AdamWOptions& o) {
+  for (const auto& p : params)
+    if (!p.is_cuda() || p.device() != params[0].device() || !at::isFloatingType(p.scalar_type())) return false;
+  std::vector<torch::Tensor> state_steps;
+  for (double t : steps) state_steps.push_back(torch::full({}, t, params[0].options().dtype(torch::kFloat)));
+  at::_fused_adamw_(params, grads, exp_avg, exp_avg_sq, /*max_exp_avg_sqs=*/{}, state_steps, lr, o.beta1, o.beta2, wd,
+                    o.eps, /*amsgrad=*/false, /*maximize=*/false);
+  return true;
+}
+#endif
+
+}  // namespace
+
 void AdamW::step() {
   torch::NoGradGuard no_grad;
   ensure_state();
   ++step_;
-  const double b1 = options_.beta1, b2 = options_.beta2;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    auto& p = params_[i].param;
-    const auto& g = p.grad();
-    if (!g.defined()) continue;
-    const double t = static_cast<double>(++param_steps_[i]);
-    // As torch.optim.AdamW (single-tensor path): Python floats in double.
-    const double bias_correction1 = 1.0 - std::pow(b1, t);
-    const double bias_correction2 = 1.0 - std::pow(b2, t);
-    const double step_size = lr_ / bias_correction1;
-    const double bias_correction2_sqrt = std::sqrt(bias_correction2);
-    if (params_[i].weight_decay != 0.0) p.mul_(1.0 - lr_ * params_[i].weight_decay);
-    exp_avg_[i].lerp_(g, 1.0 - b1);
-    exp_avg_sq_[i].mul_(b2).addcmul_(g, g, 1.0 - b2);
-    auto denom = (exp_avg_sq_[i].sqrt() / bias_correction2_sqrt).add_(options_.eps);
-    p.addcdiv_(exp_avg_[i], denom, -step_size);
+  const double b1 = options_.beta1, b2 = options_.beta2, lr = lr_;
+  for (auto& g : start_update()) {
+#if BERTKIT_HAVE_FUSED_ADAMW
+    if (fused_adamw(g.params, g.grads, g.exp_avg, g.exp_avg_sq, g.steps, lr, g.weight_decay, options_)) continue;
+#endif
+    // As torch.optim.AdamW's multi-tensor path: Python floats (double) per parameter.
+    if (g.weight_decay != 0.0) at::_foreach_mul_(g.params, 1.0 - lr * g.weight_decay);
+    at::_foreach_mul_(g.exp_avg, b1);
+    at::_foreach_add_(g.exp_avg, g.grads, 1.0 - b1);
+    at::_foreach_mul_(g.exp_avg_sq, b2);
+    at::_foreach_addcmul_(g.exp_avg_sq, g.grads, g.grads, 1.0 - b2);
+    std::vector<torch::Tensor> denom = at::_foreach_sqrt(g.exp_avg_sq);
+    at::_foreach_div_(denom, scalars(g.steps, [&](double t) { return std::sqrt(1.0 - std::pow(b2, t)); }));
+    at::_foreach_add_(denom, options_.eps);
+    at::_foreach_addcdiv_(g.params, g.exp_avg, denom,
+                          scalars(g.steps, [&](double t) { return -lr / (1.0 - std::pow(b1, t)); }));
   }
 }
 
@@ -119,26 +188,30 @@ void Lamb::step() {
   ensure_state();
   ++step_;
   const double b1 = options_.beta1, b2 = options_.beta2;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    auto& p = params_[i].param;
-    const auto& g = p.grad();
-    if (!g.defined()) continue;
-    const double t = static_cast<double>(++param_steps_[i]);
-    const double bc1 = options_.bias_correction ? 1.0 - std::pow(b1, t) : 1.0;
-    const double bc2 = options_.bias_correction ? 1.0 - std::pow(b2, t) : 1.0;
-    const double wd = params_[i].weight_decay;
-    exp_avg_[i].mul_(b1).add_(g, 1.0 - b1);
-    exp_avg_sq_[i].mul_(b2).addcmul_(g, g, 1.0 - b2);
-    auto update = (exp_avg_[i] / bc1) / ((exp_avg_sq_[i] / bc2).sqrt() + options_.eps);
-    if (wd != 0.0) update.add_(p, wd);
-    if (wd != 0.0 || options_.adapt_no_decay) {
-      // Trust ratio computed on the device (no host sync per parameter).
-      auto w_norm = p.norm(), u_norm = update.norm();
-      auto ratio = torch::where((w_norm > 0) & (u_norm > 0), w_norm / u_norm, torch::ones_like(w_norm));
-      p.add_(update * ratio, -lr_);
-    } else {
-      p.add_(update, -lr_);
+  const bool bc = options_.bias_correction;
+  for (auto& g : start_update()) {
+    at::_foreach_mul_(g.exp_avg, b1);
+    at::_foreach_add_(g.exp_avg, g.grads, 1.0 - b1);
+    at::_foreach_mul_(g.exp_avg_sq, b2);
+    at::_foreach_addcmul_(g.exp_avg_sq, g.grads, g.grads, 1.0 - b2);
+    // update = (m / bc1) / (sqrt(v / bc2) + eps) + wd * p
+    std::vector<torch::Tensor> update =
+        at::_foreach_div(g.exp_avg, scalars(g.steps, [&](double t) { return bc ? 1.0 - std::pow(b1, t) : 1.0; }));
+    std::vector<torch::Tensor> denom =
+        at::_foreach_div(g.exp_avg_sq, scalars(g.steps, [&](double t) { return bc ? 1.0 - std::pow(b2, t) : 1.0; }));
+    at::_foreach_sqrt_(denom);
+    at::_foreach_add_(denom, options_.eps);
+    at::_foreach_div_(update, denom);
+    if (g.weight_decay != 0.0) at::_foreach_add_(update, g.params, g.weight_decay);
+    if (g.weight_decay != 0.0 || options_.adapt_no_decay) {
+      // Trust ratios ||p|| / ||u|| (1 when either is 0), on the device.
+      std::vector<torch::Tensor> w_norm = at::_foreach_norm(g.params), u_norm = at::_foreach_norm(update);
+      for (size_t k = 0; k < update.size(); ++k) {
+        auto ratio = torch::where((w_norm[k] > 0) & (u_norm[k] > 0), w_norm[k] / u_norm[k], torch::ones_like(w_norm[k]));
+        update[k].mul_(ratio);
+      }
     }
+    at::_foreach_add_(g.params, update, -lr_);
   }
 }
 

@@ -109,6 +109,7 @@ class ClsDataset : public Dataset {
   ClsDataset(const ClassificationTask* task, const ClsData* data) : task_(task), data_(data) {}
   int64_t size() const override { return static_cast<int64_t>(data_->ids.size()); }
   Batch collate(const std::vector<int64_t>& indices, uint64_t seed) const override;
+  int64_t example_length(int64_t i) const override { return static_cast<int64_t>(data_->ids[i].size()); }
 
  private:
   const ClassificationTask* task_;

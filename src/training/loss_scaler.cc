@@ -6,17 +6,25 @@ DynamicLossScaler::DynamicLossScaler(LossScalerOptions options) : options_(optio
 
 bool DynamicLossScaler::unscale_and_check(const std::vector<torch::Tensor>& params) {
   torch::NoGradGuard no_grad;
-  const double inv = 1.0 / scale_;
-  // One flag on the device, read once: a single sync per step.
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : params)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (grads.empty()) return true;
+  // One flag on the device, read once: the step's only sync (the skip decision).
   torch::Tensor bad;
-  for (const auto& p : params) {
-    auto g = p.grad();
-    if (!g.defined()) continue;
+  if (grads[0].is_cuda()) {
+    // GradScaler's own kernel: unscale and check every gradient in one pass.
+    bad = torch::zeros({1}, grads[0].options().dtype(torch::kFloat));
+    at::_amp_foreach_non_finite_check_and_unscale_(grads, bad, torch::full({1}, 1.0 / scale_, bad.options()));
+    return bad.item<float>() == 0.0f;
+  }
+  const double inv = 1.0 / scale_;
+  for (auto& g : grads) {
     g.mul_(inv);
     auto nonfinite = g.isfinite().logical_not().any();
     bad = bad.defined() ? bad.logical_or(nonfinite) : nonfinite;
   }
-  return !(bad.defined() && bad.item<bool>());
+  return !bad.item<bool>();
 }
 
 void DynamicLossScaler::update(bool found_inf) {

@@ -71,7 +71,11 @@ RunConfig RunConfig::from_json(const Json& j) {
     r.read("fp16_growth_interval", t.fp16_growth_interval);
     r.read("num_threads", t.num_threads);
     r.read("drop_last", t.drop_last);
+    r.read("dataloader_workers", t.dataloader_workers);
+    r.read("group_by_length", t.group_by_length);
     r.finish();
+    if (t.dataloader_workers < 0)
+      throw InputError("train.dataloader_workers: expected an integer >= 0, got " + std::to_string(t.dataloader_workers));
     auto positive = [](int64_t v, const std::string& key) {
       if (v < 1) throw InputError(key + ": expected an integer >= 1, got " + std::to_string(v));
     };
@@ -155,7 +159,8 @@ Json RunConfig::to_json() const {
                 {"gradient_accumulation_steps", t.gradient_accumulation_steps}, {"max_grad_norm", t.max_grad_norm},
                 {"precision", t.precision}, {"fp16_init_scale", t.fp16_init_scale},
                 {"fp16_growth_interval", t.fp16_growth_interval}, {"num_threads", t.num_threads},
-                {"drop_last", t.drop_last}};
+                {"drop_last", t.drop_last}, {"dataloader_workers", t.dataloader_workers},
+                {"group_by_length", t.group_by_length}};
   const auto& e = eval;
   j["eval"] = {{"every_steps", e.every_steps}, {"per_epoch", e.per_epoch}, {"at_end", e.at_end},
                {"batch_size", e.batch_size}, {"max_batches", e.max_batches}, {"metric", e.metric},

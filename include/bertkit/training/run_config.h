@@ -63,6 +63,8 @@ struct TrainSection {
   int64_t fp16_growth_interval = 2000;
   int num_threads = 0;                      // CPU intra-op threads; 0 = LibTorch's default
   bool drop_last = false;                   // drop an incomplete last batch of an epoch (always with >1 process)
+  int dataloader_workers = 1;               // threads collating the next batches during a step (0: on the training thread)
+  bool group_by_length = false;             // HF's group_by_length: batches of similar lengths (megabatches sorted by length)
 };
 
 struct EvalSection {

@@ -64,6 +64,10 @@ class Dataset {
   virtual Batch collate(const std::vector<int64_t>& indices, uint64_t seed) const = 0;
   // Tokens of real input in a batch (for tokens/s); default Batch::num_tokens().
   virtual int64_t count_tokens(const Batch& batch) const { return batch.num_tokens(); }
+  // The length of example `i` in tokens, for length-grouped batching
+  // (train.group_by_length). The default collates the example alone; datasets
+  // that know their lengths answer directly.
+  virtual int64_t example_length(int64_t i) const { return count_tokens(collate({i}, 0)); }
 };
 
 // Options for one evaluation pass.

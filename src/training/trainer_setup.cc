@@ -1,0 +1,257 @@
+// Building a run from its config (Trainer::Impl::setup, in the order the run
+// needs its parts) and resuming one from a checkpoint.
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+
+#include <unistd.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/cuda.h>
+
+#include "bertkit/core/error.h"
+#include "bertkit/core/fs.h"
+#include "bertkit/data/masking.h"
+#include "bertkit/hub/resolve.h"
+#include "bertkit/models/checkpoint.h"
+#include "bertkit/nn/tensor_io.h"
+#include "bertkit/training/device.h"
+#include "trainer_impl.h"
+
+namespace fs = std::filesystem;
+
+namespace bertkit {
+
+using json::Json;
+
+void Trainer::Impl::setup() {
+  const bool resuming = options.resume || !options.resume_from.empty();
+  choose_device();
+  prepare_output_dir(resuming);
+  load_tokenizer_and_model_config();
+  create_task_and_metric();
+  create_model();
+  create_optimizer();
+  plan_steps();
+  create_schedule_and_scaler();
+  if (resuming) resume();
+  create_data_loader();
+  write_run_config();
+}
+
+void Trainer::Impl::choose_device() {
+  const auto& tc = config.train;
+  if (tc.num_threads > 0) torch::set_num_threads(tc.num_threads);
+  device = parse_device(tc.device);
+  dist = Distributed::from_env(device);
+  if (device.is_cuda() && dist->world_size() > 1 && (tc.device == "auto" || tc.device == "cuda"))
+    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(dist->local_rank()));
+  precision = parse_precision(tc.precision);
+  check_precision(precision, device);
+  interactive = config.logging.progress && ::isatty(2);
+}
+
+// Refuse to mix runs.
+void Trainer::Impl::prepare_output_dir(bool resuming) {
+  if (main_process() && !resuming && !config.output.overwrite && dir_exists(config.output.dir) &&
+      !fs::is_empty(config.output.dir))
+    throw InputError("output.dir " + config.output.dir +
+                     " exists and is not empty: pass --resume to continue that run, set output.overwrite, or choose another dir");
+  make_dirs(config.output.dir);
+}
+
+void Trainer::Impl::load_tokenizer_and_model_config() {
+  // Hub ids -> local snapshot directories, once, here (docs/hub.md); errors name the key.
+  if (!config.model.pretrained.empty())
+    config.model.pretrained = hub::resolve_model_dir(config.model.pretrained, "model.pretrained");
+  if (!config.tokenizer.path.empty()) config.tokenizer.path = hub::resolve_model_dir(config.tokenizer.path, "tokenizer.path");
+  const std::string tok_path = config.tokenizer.path.empty() ? config.model.pretrained : config.tokenizer.path;
+  tokenizer = std::shared_ptr<Tokenizer>(load_tokenizer(tok_path));
+  if (!config.model.pretrained.empty()) {
+    model_config = BertConfig::load(config.model.pretrained + "/config.json");
+  } else if (config.model.config.is_string()) {
+    model_config = BertConfig::load(config.model.config.get<std::string>());
+  } else {
+    Json cj = config.model.config;
+    if (!cj.contains("vocab_size")) cj["vocab_size"] = static_cast<int64_t>(tokenizer->vocab_size());
+    model_config = BertConfig::from_json(cj, "model.config");
+  }
+  if (model_config.vocab_size < static_cast<int64_t>(tokenizer->vocab_size()))
+    throw InputError("model vocab_size " + std::to_string(model_config.vocab_size) + " is smaller than the tokenizer's " +
+                     std::to_string(tokenizer->vocab_size()) + " tokens");
+}
+
+void Trainer::Impl::create_task_and_metric() {
+  TaskInputs in;
+  in.task = config.task;
+  in.data = config.data;
+  in.tokenizer = tokenizer;
+  in.model_config = &model_config;
+  in.context.device = device;
+  in.context.seed = config.train.seed;
+  in.context.rank = dist->rank();
+  in.context.world_size = dist->world_size();
+  in.context.output_dir = config.output.dir;
+  in.context.max_seq_length = model_config.max_position_embeddings;
+  task = create_task(config.task_type, in);
+  task->configure(model_config);
+  metric = task->default_metric();
+  if (config.eval.every_steps > 0 && !task->has_eval() && main_process())
+    std::cerr << "warning: eval.every_steps is " << config.eval.every_steps
+              << " but there is no evaluation data (data.eval, or shards without an eval split): no evaluation\n";
+  if (!config.eval.metric.empty()) {
+    metric.name = config.eval.metric == "eval_loss" ? "loss" : config.eval.metric;  // as written in metrics.jsonl
+    metric.greater_is_better = metric.name.find("loss") == std::string::npos && metric.name != "perplexity";
+  }
+  if (config.eval.greater_is_better) metric.greater_is_better = *config.eval.greater_is_better;
+}
+
+// A seeded init, then pretrained weights when given.
+void Trainer::Impl::create_model() {
+  Architecture arch = config.model.architecture.empty() ? task->architecture()
+                                                        : parse_architecture(config.model.architecture);
+  torch::manual_seed(config.train.seed);
+  model = bertkit::create_model(arch, model_config);
+  if (!config.model.pretrained.empty()) {
+    LoadReport report;
+    load_weights(model, read_checkpoint_weights(config.model.pretrained), config.model.pretrained, &report);
+    if (main_process() && !report.missing_keys.empty()) {
+      std::cerr << "Some weights were newly initialized (not in " << config.model.pretrained << "):";
+      for (std::size_t i = 0; i < report.missing_keys.size() && i < 8; ++i) std::cerr << " " << report.missing_keys[i];
+      if (report.missing_keys.size() > 8) std::cerr << " ... (" << report.missing_keys.size() << " in all)";
+      std::cerr << "\n";
+    }
+  }
+  model->to(device);
+  model->train();
+  forward_options.sparse_mlm = config.model.sparse_mlm_head;
+  forward_options.attention_kernel = config.model.attention == "sdpa" ? AttentionKernel::SDPA : AttentionKernel::Math;
+}
+
+// The optimizer over named parameters; no decay for biases and LayerNorm.
+void Trainer::Impl::create_optimizer() {
+  const auto& tc = config.train;
+  auto groups = group_parameters(*model, tc.weight_decay);
+  for (const auto& g : groups) params.push_back(g.param);
+  if (tc.optimizer == "lamb") {
+    LambOptions lo;
+    lo.lr = tc.learning_rate;
+    lo.beta1 = tc.adam_beta1;
+    lo.beta2 = tc.adam_beta2;
+    lo.eps = tc.adam_epsilon;
+    lo.adapt_no_decay = tc.lamb_adapt_no_decay;
+    optimizer = std::make_unique<Lamb>(std::move(groups), lo);
+  } else {
+    AdamWOptions ao;
+    ao.lr = tc.learning_rate;
+    ao.beta1 = tc.adam_beta1;
+    ao.beta2 = tc.adam_beta2;
+    ao.eps = tc.adam_epsilon;
+    optimizer = std::make_unique<AdamW>(std::move(groups), ao);
+  }
+  torch::NoGradGuard no_grad;
+  dist->broadcast(params);  // every rank starts from rank 0's weights
+}
+
+// The data order and the step counts it gives.
+void Trainer::Impl::plan_steps() {
+  const auto& tc = config.train;
+  train_data = task->train_dataset();
+  BatchSamplerOptions so;
+  so.seed = tc.seed;
+  so.batch_size = tc.batch_size;
+  so.rank = dist->rank();
+  so.world_size = dist->world_size();
+  so.drop_last = tc.drop_last;
+  so.group_by_length = tc.group_by_length;
+  so.examples_per_step = tc.batch_size * tc.gradient_accumulation_steps * dist->world_size();
+  BatchLoaderOptions lo;
+  lo.workers = tc.dataloader_workers;
+  lo.device = device;
+  loader = std::make_unique<BatchLoader>(train_data, BatchSampler(*train_data, so), lo);
+  micro_per_epoch = loader->sampler().micro_batches_per_epoch();
+  steps_per_epoch = (micro_per_epoch + tc.gradient_accumulation_steps - 1) / tc.gradient_accumulation_steps;
+  state.total_steps = tc.max_steps > 0 ? tc.max_steps : tc.epochs * steps_per_epoch;
+  state.seed = tc.seed;
+  state.world_size = dist->world_size();
+  state.best_metric_name = metric.name;
+}
+
+// Start making batches from the run's position (after resume()).
+void Trainer::Impl::create_data_loader() { loader->start({state.epoch, state.micro_batch}); }
+
+void Trainer::Impl::create_schedule_and_scaler() {
+  const auto& tc = config.train;
+  schedule.type = parse_schedule_type(tc.lr_scheduler, "train.lr_scheduler");
+  schedule.base_lr = tc.learning_rate;
+  schedule.total_steps = state.total_steps;
+  schedule.warmup_steps = resolve_warmup_steps(tc.warmup_steps, tc.warmup_ratio, state.total_steps);
+  schedule.power = tc.power;
+  schedule.lr_end = tc.lr_end;
+  if (precision == Precision::FP16) {
+    LossScalerOptions so;
+    so.init_scale = tc.fp16_init_scale;
+    so.growth_interval = tc.fp16_growth_interval;
+    scaler = std::make_unique<DynamicLossScaler>(so);
+  }
+}
+
+// run_config.json (the resolved config) and TensorBoard, on rank 0.
+void Trainer::Impl::write_run_config() {
+  metrics_path = out("metrics.jsonl");
+  if (!main_process()) return;
+  Json resolved = config.to_json();
+  Json rt = task->resolved_task_section();
+  if (!rt.is_null()) {
+    rt["type"] = config.task_type;
+    resolved["task"] = rt;
+  }
+  Json rd = task->resolved_data_section();
+  if (!rd.is_null()) resolved["data"] = rd;
+  json::save_file(out("run_config.json"), resolved);
+  if (config.logging.tensorboard) tb = std::make_unique<TensorBoardWriter>(out("tensorboard"));
+}
+
+void Trainer::Impl::resume() {
+  std::string dir = options.resume_from;
+  if (dir.empty()) {
+    auto cps = list_checkpoints(config.output.dir);
+    if (cps.empty()) {
+      if (main_process()) std::cerr << "resume: no checkpoint in " << config.output.dir << ", starting from scratch\n";
+      return;
+    }
+    dir = cps.back();
+  }
+  if (!file_exists(dir + "/trainer_state.json"))
+    throw InputError(dir + ": not a training checkpoint (no trainer_state.json)");
+  TrainerState s = TrainerState::from_json(json::load_file(dir + "/trainer_state.json"), dir + "/trainer_state.json");
+  if (s.world_size != dist->world_size())
+    throw InputError(dir + ": checkpoint written with " + std::to_string(s.world_size) + " process(es), resuming with " +
+                     std::to_string(dist->world_size()) + ": the data order would differ");
+  if (s.seed != state.seed)
+    throw InputError(dir + ": checkpoint seed " + std::to_string(s.seed) + " differs from train.seed " + std::to_string(state.seed));
+  LoadReport report;
+  load_weights(model, read_checkpoint_weights(dir), dir, &report);
+  auto opt_state = load_safetensors(dir + "/optimizer.safetensors");
+  auto rng = opt_state.find("trainer.rng_state.cpu");
+  if (rng != opt_state.end()) {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(rng->second);
+    opt_state.erase(rng);
+  }
+  optimizer->load_state_dict(opt_state);
+  const int64_t total = state.total_steps;
+  const std::string metric_name = state.best_metric_name;
+  state = s;
+  state.total_steps = total;  // max_steps may have been raised to continue further
+  state.best_metric_name = metric_name;
+  if (scaler) scaler->set_state(s.loss_scale > 0 ? s.loss_scale : scaler->scale(), s.loss_scale_growth_tracker, s.skipped_steps);
+  if (device.is_cuda()) torch::cuda::manual_seed_all(mix_seed(state.seed, static_cast<uint64_t>(state.global_step), 0xC0DA));
+  drop_log_lines_after_checkpoint();
+  if (main_process())
+    std::cerr << "resume: " << dir << " (step " << state.global_step << ", epoch " << state.epoch << ", batch "
+              << state.micro_batch << ")\n";
+}
+
+}  // namespace bertkit
