@@ -492,7 +492,9 @@ TEST(Model, AttentionsAndHiddenStatesOnRequest) {
                   .item<float>(),
               0.0f);
   }
-  auto plain = eval_forward(m, batch);
+  ForwardOptions padded;  // the default (Auto) would drop the padding: padding_free_test.cc
+  padded.padding = PaddingMode::Padded;
+  auto plain = eval_forward(m, batch, padded);
   EXPECT_TRUE(plain.attentions.empty());
   EXPECT_TRUE(plain.hidden_states.empty());
   EXPECT_TRUE(torch::equal(plain.last_hidden_state, out.last_hidden_state));
