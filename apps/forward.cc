@@ -87,6 +87,7 @@ int run_forward(const ForwardArgs& a) {
     }
   }
   ForwardOptions fo;
+  fo.padding = PaddingMode::Padded;  // every position as HF computes it, padding included
   fo.output_hidden_states = a.hidden_states;
   fo.output_attentions = a.attentions;
   ModelOutput out;

@@ -98,8 +98,21 @@ BertModelImpl::BertModelImpl(const BertConfig& c, bool add_pooling_layer) : Bert
   if (add_pooling_layer) pooler = register_module("pooler", BertPooler(c));
 }
 
+namespace {
+// Whether BertModel runs padding-free (ForwardOptions::padding, docs/model.md).
+bool runs_padding_free(const Batch& batch, const ForwardOptions& options) {
+  if (options.padding == PaddingMode::Padded || !batch.attention_mask.defined() || options.output_attentions)
+    return false;
+  if (options.padding == PaddingMode::Unpadded) return true;
+  if (!batch.attention_mask.device().is_cpu() || options.output_hidden_states) return false;
+  const auto& mask = batch.attention_mask;
+  return mask.eq(0).any().item<bool>() && mask.select(1, 0).ne(0).all().item<bool>();
+}
+}  // namespace
+
 ModelOutput BertModelImpl::forward(const Batch& batch, const ForwardOptions& options) {
   if (!batch.input_ids.defined()) throw InputError("forward: the batch has no input_ids");
+  if (runs_padding_free(batch, options)) return forward_padding_free(batch, options);
   auto x = embeddings(batch.input_ids, batch.token_type_ids, batch.position_ids);  // [B,T,H]
   torch::Tensor mask;
   if (batch.attention_mask.defined()) mask = extended_attention_mask(batch.attention_mask, x.scalar_type());
@@ -109,6 +122,23 @@ ModelOutput BertModelImpl::forward(const Batch& batch, const ForwardOptions& opt
   if (pooler) out.pooler_output = pooler(enc.last_hidden_state);
   out.hidden_states = std::move(enc.hidden_states);
   out.attentions = std::move(enc.attentions);
+  return out;
+}
+
+ModelOutput BertModelImpl::forward_padding_free(const Batch& batch, const ForwardOptions& options) {
+  const int64_t B = batch.input_ids.size(0), T = batch.input_ids.size(1);
+  embeddings->check_length(T);
+  UnpaddedLayout layout = unpadded_layout(batch.attention_mask);
+  auto positions = batch.position_ids.defined()
+                       ? batch.position_ids
+                       : torch::arange(T, batch.input_ids.options().dtype(torch::kLong)).expand({B, T});
+  auto types = batch.token_type_ids.defined() ? layout.unpad(batch.token_type_ids) : torch::Tensor();
+  auto x = embeddings(layout.unpad(batch.input_ids), types, layout.unpad(positions));  // [N,H]
+  auto enc = encoder->forward(x, torch::Tensor(), options, &layout);
+  ModelOutput out;
+  out.last_hidden_state = layout.pad(enc.last_hidden_state);  // [B,T,H], zeros at padding
+  if (pooler) out.pooler_output = pooler(out.last_hidden_state);
+  for (const auto& h : enc.hidden_states) out.hidden_states.push_back(layout.pad(h));
   return out;
 }
 
@@ -194,12 +224,16 @@ BertForQuestionAnsweringImpl::BertForQuestionAnsweringImpl(const BertConfig& c) 
 }
 
 ModelOutput BertForQuestionAnsweringImpl::forward(const Batch& batch, const ForwardOptions& options) {
-  ModelOutput out = bert->forward(batch, options);
+  const bool has_positions = batch.start_positions.defined() && batch.end_positions.defined();
+  ForwardOptions bert_options = options;
+  // HF's loss takes the softmax over every position, padding included: keep it exact.
+  if (has_positions && options.padding == PaddingMode::Auto) bert_options.padding = PaddingMode::Padded;
+  ModelOutput out = bert->forward(batch, bert_options);
   auto logits = qa_outputs(out.last_hidden_state);  // [B,T,2]
   auto parts = logits.split(1, -1);
   out.start_logits = parts[0].squeeze(-1).contiguous();  // [B,T]
   out.end_logits = parts[1].squeeze(-1).contiguous();
-  if (batch.start_positions.defined() && batch.end_positions.defined()) {
+  if (has_positions) {
     auto sp = batch.start_positions, ep = batch.end_positions;
     if (sp.dim() > 1) sp = sp.squeeze(-1);
     if (ep.dim() > 1) ep = ep.squeeze(-1);

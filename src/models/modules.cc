@@ -60,21 +60,24 @@ BertEmbeddingsImpl::BertEmbeddingsImpl(const BertConfig& c) : max_positions(c.ma
   dropout = register_module("dropout", nn::Dropout(c.hidden_dropout_prob));
 }
 
-torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
-                                          const torch::Tensor& position_ids) {
-  const int64_t T = input_ids.size(1);
+void BertEmbeddingsImpl::check_length(int64_t T) const {
   if (T > max_positions)
     throw InputError("input has " + std::to_string(T) + " tokens but max_position_embeddings is " +
                      std::to_string(max_positions));
+}
+
+torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
+                                          const torch::Tensor& position_ids) {
+  if (input_ids.dim() == 2) check_length(input_ids.size(1));  // flat [N] ids: the caller checked T
   auto tt = token_type_ids.defined() ? token_type_ids : torch::zeros_like(input_ids);
   auto pos = position_ids.defined()
                  ? position_ids
-                 : torch::arange(T, input_ids.options().dtype(torch::kLong)).unsqueeze(0).expand_as(input_ids);
-  auto x = word_embeddings(input_ids) + token_type_embeddings(tt);  // [B,T,H]
+                 : torch::arange(input_ids.size(-1), input_ids.options().dtype(torch::kLong)).expand_as(input_ids);
+  auto x = word_embeddings(input_ids) + token_type_embeddings(tt);  // [B,T,H] or [N,H]
   if (position_embeddings)
     x = x + position_embeddings(pos);
   else
-    x = x + sinusoidal_table.index_select(0, pos.reshape(-1)).view({pos.size(0), pos.size(1), -1}).to(x.dtype());
+    x = x + sinusoidal_table.index_select(0, pos.reshape(-1)).view(x.sizes()).to(x.dtype());
   return dropout(LayerNorm(x));
 }
 
@@ -89,29 +92,59 @@ BertSelfAttentionImpl::BertSelfAttentionImpl(const BertConfig& c)
 
 std::pair<torch::Tensor, torch::Tensor> BertSelfAttentionImpl::forward(const torch::Tensor& hidden,
                                                                        const torch::Tensor& mask, bool need_probs,
-                                                                       AttentionKernel kernel) {
+                                                                       AttentionKernel kernel,
+                                                                       const UnpaddedLayout* unpadded) {
+  if (unpadded) {
+    if (need_probs) throw RuntimeError("BertSelfAttention: attention probabilities need the padded path");
+    return {attend_unpadded(query(hidden), key(hidden), value(hidden), *unpadded, kernel), torch::Tensor()};
+  }
   const int64_t B = hidden.size(0), T = hidden.size(1);
   auto heads = [&](const torch::Tensor& x) { return x.view({B, T, num_heads, head_dim}).transpose(1, 2); };
-  auto q = heads(query(hidden));  // [B,NH,T,D]
-  auto k = heads(key(hidden));
-  auto v = heads(value(hidden));
-  torch::Tensor context, probs;
+  auto [context, probs] = attend(heads(query(hidden)), heads(key(hidden)), heads(value(hidden)), mask, need_probs,
+                                 kernel);  // [B,NH,T,D]
+  context = context.transpose(1, 2).reshape({B, T, num_heads * head_dim});
+  return {context, probs};
+}
+
+torch::Tensor BertSelfAttentionImpl::attend_unpadded(const torch::Tensor& q, const torch::Tensor& k,
+                                                     const torch::Tensor& v, const UnpaddedLayout& layout,
+                                                     AttentionKernel kernel) {
+  // Each run of G sequences of length L is rows [offset, offset+G*L) of q/k/v: a view [G,NH,L,D].
+  std::vector<torch::Tensor> parts;
+  parts.reserve(layout.runs.size());
+  for (const auto& run : layout.runs) {
+    const int64_t rows = run.count * run.length;
+    auto heads = [&](const torch::Tensor& x) {
+      return x.narrow(0, run.offset, rows).view({run.count, run.length, num_heads, head_dim}).transpose(1, 2);
+    };
+    auto context = attend(heads(q), heads(k), heads(v), torch::Tensor(), false, kernel).first;  // [G,NH,L,D]
+    parts.push_back(context.transpose(1, 2).reshape({rows, num_heads * head_dim}));
+  }
+  if (parts.size() == 1 && parts[0].size(0) == q.size(0)) return parts[0];
+  if (parts.empty()) return torch::zeros_like(q);
+  return torch::cat(parts, 0);  // [N,H]
+}
+
+std::pair<torch::Tensor, torch::Tensor> BertSelfAttentionImpl::attend(const torch::Tensor& q, const torch::Tensor& k,
+                                                                      const torch::Tensor& v, const torch::Tensor& mask,
+                                                                      bool need_probs, AttentionKernel kernel) {
 #if BERTKIT_HAVE_SDPA
   if (kernel == AttentionKernel::SDPA && !need_probs) {
     // A boolean mask (true = attend): SDPA wants a bool mask or one of the query's
     // dtype, and under autocast q is bf16/fp16 while the additive mask is fp32.
-    c10::optional<at::Tensor> attend;
-    if (mask.defined()) attend = mask.eq(0);
-    context = at::scaled_dot_product_attention(q, k, v, attend, is_training() ? dropout_p : 0.0, /*is_causal=*/false);
+    c10::optional<at::Tensor> attend_mask;
+    if (mask.defined()) attend_mask = mask.eq(0);
+    return {at::scaled_dot_product_attention(q, k, v, attend_mask, is_training() ? dropout_p : 0.0,
+                                             /*is_causal=*/false),
+            torch::Tensor()};
   }
+#else
+  (void)kernel;
 #endif
-  if (!context.defined()) {
-    auto scores = torch::matmul(q, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(head_dim)));
-    if (mask.defined()) scores = scores + mask;  // [B,NH,T,T]
-    probs = torch::softmax(scores, -1);
-    context = torch::matmul(dropout(probs), v);  // [B,NH,T,D]
-  }
-  context = context.transpose(1, 2).reshape({B, T, num_heads * head_dim});
+  auto scores = torch::matmul(q, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(head_dim)));
+  if (mask.defined()) scores = scores + mask;  // [B,NH,T,T]
+  auto probs = torch::softmax(scores, -1);
+  auto context = torch::matmul(dropout(probs), v);  // [B,NH,T,D]
   return {context, need_probs ? probs : torch::Tensor()};
 }
 
@@ -132,8 +165,9 @@ BertAttentionImpl::BertAttentionImpl(const BertConfig& c) {
 
 std::pair<torch::Tensor, torch::Tensor> BertAttentionImpl::forward(const torch::Tensor& hidden,
                                                                    const torch::Tensor& mask, bool need_probs,
-                                                                   AttentionKernel kernel) {
-  auto [context, probs] = self(hidden, mask, need_probs, kernel);
+                                                                   AttentionKernel kernel,
+                                                                   const UnpaddedLayout* unpadded) {
+  auto [context, probs] = self->forward(hidden, mask, need_probs, kernel, unpadded);
   return {output(context, hidden), probs};
 }
 
@@ -163,8 +197,9 @@ BertLayerImpl::BertLayerImpl(const BertConfig& c) {
 }
 
 std::pair<torch::Tensor, torch::Tensor> BertLayerImpl::forward(const torch::Tensor& hidden, const torch::Tensor& mask,
-                                                               bool need_probs, AttentionKernel kernel) {
-  auto [attn, probs] = attention(hidden, mask, need_probs, kernel);
+                                                               bool need_probs, AttentionKernel kernel,
+                                                               const UnpaddedLayout* unpadded) {
+  auto [attn, probs] = attention->forward(hidden, mask, need_probs, kernel, unpadded);
   return {output(intermediate(attn), attn), probs};
 }
 
@@ -174,13 +209,13 @@ BertEncoderImpl::BertEncoderImpl(const BertConfig& c) {
 }
 
 EncoderOutput BertEncoderImpl::forward(const torch::Tensor& hidden, const torch::Tensor& mask,
-                                       const ForwardOptions& options) {
+                                       const ForwardOptions& options, const UnpaddedLayout* unpadded) {
   EncoderOutput out;
   torch::Tensor h = hidden;
   for (size_t i = 0; i < layer->size(); ++i) {
     if (options.output_hidden_states) out.hidden_states.push_back(h);
     auto [next, probs] = layer->ptr<BertLayerImpl>(i)->forward(h, mask, options.output_attentions,
-                                                               options.attention_kernel);
+                                                               options.attention_kernel, unpadded);
     h = next;
     if (options.output_attentions) out.attentions.push_back(probs);
   }

@@ -84,16 +84,19 @@ void set_labels(BertConfig& config, const std::vector<std::string>& labels) {
   }
 }
 
-template <class F>
-void for_batches(int64_t n, const EvalOptions& o, F&& f) {
+// Evaluation batches: the examples (the first max_batches * batch_size of them when
+// max_batches is set) sorted by length, so a batch pads to little; `f` gets each
+// batch's example indices, and callers store results by index to report them in
+// input order.
+template <class Length, class F>
+void for_batches(int64_t n, const EvalOptions& o, Length&& length_of, F&& f) {
   const int64_t bs = std::max<int64_t>(1, o.batch_size);
-  int64_t nb = 0;
-  for (int64_t s = 0; s < n; s += bs) {
-    if (o.max_batches > 0 && nb++ >= o.max_batches) break;
-    std::vector<int64_t> idx;
-    for (int64_t i = s; i < std::min(n, s + bs); ++i) idx.push_back(i);
-    f(idx);
-  }
+  if (o.max_batches > 0) n = std::min(n, o.max_batches * bs);
+  std::vector<int64_t> order(static_cast<std::size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return length_of(a) < length_of(b); });
+  for (int64_t s = 0; s < n; s += bs)
+    f(std::vector<int64_t>(order.begin() + s, order.begin() + std::min(n, s + bs)));
 }
 
 // ======================= classification =======================
@@ -215,50 +218,56 @@ class ClassificationTask : public Task {
     BERTKIT_CHECK_INPUT(has_eval(), "data.eval: no evaluation file set");
     Metrics m;
     double loss_sum = 0;
-    int64_t nb = 0;
+    int64_t loss_count = 0;
     std::vector<int64_t> gold_c, pred_c;
     std::vector<double> gold_r, pred_r;
     std::vector<std::vector<int64_t>> gold_ml, pred_ml;
     std::vector<nlohmann::json> rows;
-    for_batches(static_cast<int64_t>(eval_.ids.size()), o, [&](const std::vector<int64_t>& idx) {
+    const int64_t n = static_cast<int64_t>(eval_.ids.size());
+    std::vector<std::vector<float>> logit_rows(static_cast<std::size_t>(n));  // by example, filled batch by batch
+    auto length_of = [&](int64_t i) { return eval_.ids[i].size(); };
+    for_batches(n, o, length_of, [&](const std::vector<int64_t>& idx) {
       Batch b = collate(eval_, idx, true).to(o.device);
-      ModelOutput out = model.forward(b);
-      if (out.loss.defined()) loss_sum += out.loss.item<double>(), ++nb;
-      auto logits = out.logits.to(torch::kCPU).to(torch::kFloat);  // [B, L]
-      for (std::size_t k = 0; k < idx.size(); ++k) {
-        const auto& ex = eval_.examples[idx[k]];
-        std::vector<float> row = row_vector(logits[static_cast<int64_t>(k)]);
-        nlohmann::json r{{"index", idx[k]}, {"text", ex.text}};
-        if (ex.has_pair) r["text_pair"] = ex.text_pair;
-        if (problem_type_ == "regression") {
-          gold_r.push_back(std::stod(ex.labels.at(0)));
-          pred_r.push_back(row[0]);
-          r["label"] = gold_r.back();
-          r["prediction"] = pred_r.back();
-        } else if (problem_type_ == "multi_label_classification") {
-          std::vector<int64_t> g(labels_.size(), 0), p(labels_.size(), 0);
-          std::vector<std::string> pl;
-          for (auto& l : ex.labels) g[label_ids_.at(l)] = 1;
-          for (std::size_t j = 0; j < labels_.size(); ++j)
-            if (row[j] > 0) p[j] = 1, pl.push_back(labels_[j]);
-          gold_ml.push_back(g);
-          pred_ml.push_back(p);
-          r["label"] = ex.labels;
-          r["prediction"] = pl;
-        } else {
-          int64_t p = std::max_element(row.begin(), row.end()) - row.begin();
-          float mx = row[p], sum = 0;
-          for (float v : row) sum += std::exp(v - mx);
-          gold_c.push_back(label_ids_.at(ex.labels.at(0)));
-          pred_c.push_back(p);
-          r["label"] = ex.labels.at(0);
-          r["prediction"] = labels_[p];
-          r["score"] = 1.0 / sum;
-        }
-        rows.push_back(std::move(r));
-      }
+      ModelOutput out = model.forward(b, o.forward);
+      // The mean over examples (as HF's Trainer), whatever the batching.
+      if (out.loss.defined()) loss_sum += out.loss.item<double>() * static_cast<double>(idx.size()), loss_count += idx.size();
+      auto logits = out.logits.to(torch::kCPU).to(torch::kFloat).contiguous();  // [B, L]
+      for (std::size_t k = 0; k < idx.size(); ++k) logit_rows[idx[k]] = row_vector(logits[static_cast<int64_t>(k)]);
     });
-    if (nb) m["loss"] = loss_sum / nb;  // the trainer writes it as eval_loss
+    for (int64_t i = 0; i < n; ++i) {
+      if (logit_rows[i].empty()) continue;  // after max_batches
+      const auto& ex = eval_.examples[i];
+      const std::vector<float>& row = logit_rows[i];
+      nlohmann::json r{{"index", i}, {"text", ex.text}};
+      if (ex.has_pair) r["text_pair"] = ex.text_pair;
+      if (problem_type_ == "regression") {
+        gold_r.push_back(std::stod(ex.labels.at(0)));
+        pred_r.push_back(row[0]);
+        r["label"] = gold_r.back();
+        r["prediction"] = pred_r.back();
+      } else if (problem_type_ == "multi_label_classification") {
+        std::vector<int64_t> g(labels_.size(), 0), p(labels_.size(), 0);
+        std::vector<std::string> pl;
+        for (auto& l : ex.labels) g[label_ids_.at(l)] = 1;
+        for (std::size_t j = 0; j < labels_.size(); ++j)
+          if (row[j] > 0) p[j] = 1, pl.push_back(labels_[j]);
+        gold_ml.push_back(g);
+        pred_ml.push_back(p);
+        r["label"] = ex.labels;
+        r["prediction"] = pl;
+      } else {
+        int64_t p = std::max_element(row.begin(), row.end()) - row.begin();
+        float mx = row[p], sum = 0;
+        for (float v : row) sum += std::exp(v - mx);
+        gold_c.push_back(label_ids_.at(ex.labels.at(0)));
+        pred_c.push_back(p);
+        r["label"] = ex.labels.at(0);
+        r["prediction"] = labels_[p];
+        r["score"] = 1.0 / sum;
+      }
+      rows.push_back(std::move(r));
+    }
+    if (loss_count) m["loss"] = loss_sum / loss_count;  // the trainer writes it as eval_loss
     if (problem_type_ == "regression") {
       m["pearson"] = pearson(pred_r, gold_r);
       m["spearman"] = spearman(pred_r, gold_r);
@@ -445,12 +454,16 @@ class NerTask : public Task {
     BERTKIT_CHECK_INPUT(has_eval(), "data.eval: no evaluation file set");
     std::vector<std::vector<int32_t>> token_preds(eval_.features.size());
     double loss_sum = 0;
-    int64_t nb = 0;
+    int64_t loss_count = 0;
     std::vector<uint8_t> done(eval_.features.size(), 0);
-    for_batches(static_cast<int64_t>(eval_.features.size()), o, [&](const std::vector<int64_t>& idx) {
+    auto length_of = [&](int64_t i) { return eval_.features[i].input_ids.size(); };
+    for_batches(static_cast<int64_t>(eval_.features.size()), o, length_of, [&](const std::vector<int64_t>& idx) {
       Batch b = collate(eval_, idx).to(o.device);
-      ModelOutput out = model.forward(b);
-      if (out.loss.defined()) loss_sum += out.loss.item<double>(), ++nb;
+      ModelOutput out = model.forward(b, o.forward);
+      // The mean over labelled tokens, whatever the batching.
+      const int64_t labelled = b.labels.ne(-100).sum().item<int64_t>();
+      if (out.loss.defined() && labelled > 0)
+        loss_sum += out.loss.item<double>() * static_cast<double>(labelled), loss_count += labelled;
       auto pred = out.logits.argmax(-1).to(torch::kCPU).to(torch::kInt);  // [B, T]
       for (std::size_t k = 0; k < idx.size(); ++k) {
         auto row = pred[static_cast<int64_t>(k)].contiguous();
@@ -481,7 +494,7 @@ class NerTask : public Task {
     }
     SeqevalReport r = seqeval(gold, predt);
     Metrics m;
-    if (nb) m["loss"] = loss_sum / nb;  // the trainer writes it as eval_loss
+    if (loss_count) m["loss"] = loss_sum / loss_count;  // the trainer writes it as eval_loss
     m["precision"] = r.micro.precision;
     m["recall"] = r.micro.recall;
     m["f1"] = r.micro.f1;
@@ -609,9 +622,10 @@ class QaTask : public Task {
     BERTKIT_CHECK_INPUT(has_eval(), "data.eval: no evaluation file set");
     std::vector<std::vector<float>> sl(eval_.features.size()), el(eval_.features.size());
     std::vector<uint8_t> done(eval_.features.size(), 0);
-    for_batches(static_cast<int64_t>(eval_.features.size()), o, [&](const std::vector<int64_t>& idx) {
+    auto length_of = [&](int64_t i) { return eval_.features[i].input_ids.size(); };
+    for_batches(static_cast<int64_t>(eval_.features.size()), o, length_of, [&](const std::vector<int64_t>& idx) {
       Batch b = collate(eval_, idx, false).to(o.device);
-      ModelOutput out = model.forward(b);
+      ModelOutput out = model.forward(b, o.forward);
       auto s = out.start_logits.to(torch::kCPU).to(torch::kFloat), e = out.end_logits.to(torch::kCPU).to(torch::kFloat);
       for (std::size_t k = 0; k < idx.size(); ++k) {
         auto n = static_cast<int64_t>(eval_.features[idx[k]].input_ids.size());

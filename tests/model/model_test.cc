@@ -71,6 +71,13 @@ void expect_same_outputs(const ModelOutput& a, const ModelOutput& b) {
   same(a.seq_relationship_logits, b.seq_relationship_logits, "seq_relationship_logits");
 }
 
+// HF's computation at every position, padding included (the default drops padding on the CPU).
+ForwardOptions padded_like_hf() {
+  ForwardOptions o;
+  o.padding = PaddingMode::Padded;
+  return o;
+}
+
 ModelOutput eval_forward(const BertPreTrainedModel& m, const Batch& b, ForwardOptions o = {}) {
   m->eval();
   torch::NoGradGuard ng;
@@ -206,12 +213,12 @@ TEST(Load, LegacyNamesMapOntoTheSameModel) {
   EXPECT_TRUE(report.unexpected_keys.empty()) << report.unexpected_keys[0];
   EXPECT_FALSE(report.renamed_keys.empty());
   auto ref = load_safetensors(hf_tiny("maskedlm") + "/reference.safetensors");
-  auto out = eval_forward(model, batch_from(ref, torch::kCPU));
+  auto out = eval_forward(model, batch_from(ref, torch::kCPU), padded_like_hf());
   EXPECT_TRUE(close_rel("logits", out.logits, ref.at("logits"), 1e-5));
   // A base BertModel loads the head checkpoint too (prefix stripped, head unexpected).
   LoadReport base_report;
   auto base = load_pretrained(hf_tiny("maskedlm"), quiet(Architecture::BertModel), &base_report);
-  auto base_out = eval_forward(base, batch_from(ref, torch::kCPU));
+  auto base_out = eval_forward(base, batch_from(ref, torch::kCPU), padded_like_hf());
   EXPECT_TRUE(close_rel("last_hidden_state", base_out.last_hidden_state, ref.at("last_hidden_state"), 1e-5));
   EXPECT_EQ(base_report.missing_keys, (std::vector<std::string>{"pooler.dense.weight", "pooler.dense.bias"}));
   EXPECT_EQ(base_report.unexpected_keys.size(), 5u);  // cls.predictions.*
@@ -272,7 +279,8 @@ TEST(Load, ShardedSafetensorsIndex) {
   auto model = load_pretrained(dir, quiet(), &report);
   EXPECT_TRUE(report.missing_keys.empty());
   auto ref = load_safetensors(hf_tiny("tokcls") + "/reference.safetensors");
-  EXPECT_TRUE(close_rel("logits", eval_forward(model, batch_from(ref, torch::kCPU)).logits, ref.at("logits"), 1e-5));
+  EXPECT_TRUE(close_rel("logits", eval_forward(model, batch_from(ref, torch::kCPU), padded_like_hf()).logits,
+                        ref.at("logits"), 1e-5));
   // A shard missing a tensor its index promises is an InputError naming it.
   index["weight_map"]["classifier.extra"] = "model-00001-of-00002.safetensors";
   write_file_atomic(dir + "/model.safetensors.index.json", index.dump());
@@ -492,7 +500,7 @@ TEST(Model, AttentionsAndHiddenStatesOnRequest) {
                   .item<float>(),
               0.0f);
   }
-  auto plain = eval_forward(m, batch);
+  auto plain = eval_forward(m, batch, padded_like_hf());
   EXPECT_TRUE(plain.attentions.empty());
   EXPECT_TRUE(plain.hidden_states.empty());
   EXPECT_TRUE(torch::equal(plain.last_hidden_state, out.last_hidden_state));

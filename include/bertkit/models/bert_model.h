@@ -22,6 +22,15 @@ enum class AttentionKernel {
          // when no attention probabilities are requested; otherwise, and on LibTorch 1.x, Math.
 };
 
+// Whether BertModel carries padding through the encoder (see docs/model.md).
+enum class PaddingMode {
+  Auto,      // padding-free where it gives the same outputs at real positions and is faster: on the
+             // CPU, when the attention mask has padding, every row starts with a real token, and
+             // neither hidden_states nor attentions are requested; padded otherwise
+  Padded,    // [B,T,H] through every layer, padding included (HF's computation, exact at every position)
+  Unpadded,  // padding-free whenever there is an attention mask (padded when attentions are requested)
+};
+
 struct ForwardOptions {
   bool output_hidden_states = false;
   bool output_attentions = false;
@@ -31,6 +40,10 @@ struct ForwardOptions {
   // the dense one; logits then are [P, V] for those P positions in row-major
   // (batch, token) order instead of [B, T, V]. Ignored without labels.
   bool sparse_mlm = false;
+  // Padding-free: the real tokens are gathered into [N,H] before the embeddings, every
+  // layer runs on them (attention per sequence), and the outputs are re-padded to
+  // [B,T,...] with zeros at padding positions. Real positions equal the padded path.
+  PaddingMode padding = PaddingMode::Auto;
 };
 
 // Every output a head can produce; those a head does not produce stay undefined.

@@ -20,6 +20,9 @@ class BertModelImpl : public BertPreTrainedModelImpl {
   // attentions on request.
   ModelOutput forward(const Batch& batch, const ForwardOptions& options = {}) override;
   Architecture architecture() const override { return Architecture::BertModel; }
+  // The padding-free forward (ForwardOptions::padding): real tokens only through the
+  // embeddings and encoder; outputs re-padded to [B,T,H] with zeros at padding.
+  ModelOutput forward_padding_free(const Batch& batch, const ForwardOptions& options);
   BertEmbeddings embeddings{nullptr};
   BertEncoder encoder{nullptr};
   BertPooler pooler{nullptr};  // null when add_pooling_layer is false
@@ -73,6 +76,7 @@ class BertForTokenClassificationImpl : public BertPreTrainedModelImpl {
 
 // HF: BertForQuestionAnswering: bert (no pooler) -> qa_outputs [B,T,2] -> start/end [B,T].
 // loss = (CE(start) + CE(end)) / 2 with positions clamped to [0, T] and T ignored.
+// With positions given, PaddingMode::Auto runs padded: the loss spans the padding positions.
 class BertForQuestionAnsweringImpl : public BertPreTrainedModelImpl {
  public:
   explicit BertForQuestionAnsweringImpl(const BertConfig& c);

@@ -35,7 +35,7 @@ class BertEmbeddingsImpl : public torch::nn::Module {
  public:
   explicit BertEmbeddingsImpl(const BertConfig& c);
   // input_ids/token_type_ids/position_ids [B,T] -> [B,T,H]; token types default
-  // to 0 and positions to 0..T-1.
+  // to 0 and positions to 0..T-1. Padding-free: [N] ids with their [N] positions -> [N,H].
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids = {},
                         const torch::Tensor& position_ids = {});
   torch::nn::Embedding word_embeddings{nullptr};
@@ -43,6 +43,7 @@ class BertEmbeddingsImpl : public torch::nn::Module {
   torch::nn::Embedding token_type_embeddings{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};
   torch::nn::Dropout dropout{nullptr};
+  void check_length(int64_t T) const;  // InputError when T > max_position_embeddings
   torch::Tensor sinusoidal_table;  // buffer [max_positions, H] for "sinusoidal" (not saved: derived from config)
   int64_t max_positions;
 };
@@ -51,14 +52,27 @@ TORCH_MODULE(BertEmbeddings);
 class BertSelfAttentionImpl : public torch::nn::Module {
  public:
   explicit BertSelfAttentionImpl(const BertConfig& c);
-  // hidden [B,T,H], mask [B,1,1,T] additive (or undefined) -> context [B,T,H]
-  // and, when need_probs, probabilities [B,NH,T,T] (else undefined).
+  // Padded (unpadded == nullptr): hidden [B,T,H], mask [B,1,1,T] additive (or undefined)
+  // -> context [B,T,H] and, when need_probs, probabilities [B,NH,T,T] (else undefined).
+  // Padding-free: hidden [N,H] laid out by `unpadded` (mask unused, need_probs must be
+  // false) -> context [N,H]; each run of equal-length sequences attends as one
+  // [count,NH,len,len] batch, so no work is spent on padding.
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& hidden, const torch::Tensor& mask,
-                                                  bool need_probs, AttentionKernel kernel);
+                                                  bool need_probs, AttentionKernel kernel,
+                                                  const UnpaddedLayout* unpadded = nullptr);
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
   torch::nn::Dropout dropout{nullptr};
   int64_t num_heads, head_dim;
   double dropout_p;
+
+ private:
+  // q, k, v [G,NH,L,D], mask broadcastable to [G,NH,L,L] or undefined -> context [G,NH,L,D]
+  // (and probs [G,NH,L,L] when need_probs).
+  std::pair<torch::Tensor, torch::Tensor> attend(const torch::Tensor& q, const torch::Tensor& k,
+                                                 const torch::Tensor& v, const torch::Tensor& mask, bool need_probs,
+                                                 AttentionKernel kernel);
+  torch::Tensor attend_unpadded(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                const UnpaddedLayout& layout, AttentionKernel kernel);  // [N,H] each -> [N,H]
 };
 TORCH_MODULE(BertSelfAttention);
 
@@ -76,7 +90,8 @@ class BertAttentionImpl : public torch::nn::Module {
  public:
   explicit BertAttentionImpl(const BertConfig& c);
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& hidden, const torch::Tensor& mask,
-                                                  bool need_probs, AttentionKernel kernel);
+                                                  bool need_probs, AttentionKernel kernel,
+                                                  const UnpaddedLayout* unpadded = nullptr);
   BertSelfAttention self{nullptr};  // registered as "self"
   BertSelfOutput output{nullptr};
 };
@@ -104,8 +119,10 @@ TORCH_MODULE(BertOutput);
 class BertLayerImpl : public torch::nn::Module {
  public:
   explicit BertLayerImpl(const BertConfig& c);
+  // [B,T,H] padded, or [N,H] with `unpadded` (see BertSelfAttention).
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& hidden, const torch::Tensor& mask,
-                                                  bool need_probs, AttentionKernel kernel);
+                                                  bool need_probs, AttentionKernel kernel,
+                                                  const UnpaddedLayout* unpadded = nullptr);
   BertAttention attention{nullptr};
   BertIntermediate intermediate{nullptr};
   BertOutput output{nullptr};
@@ -113,7 +130,7 @@ class BertLayerImpl : public torch::nn::Module {
 TORCH_MODULE(BertLayer);
 
 struct EncoderOutput {
-  torch::Tensor last_hidden_state;           // [B,T,H]
+  torch::Tensor last_hidden_state;           // [B,T,H] ([N,H] padding-free)
   std::vector<torch::Tensor> hidden_states;  // embeddings + each layer, when requested
   std::vector<torch::Tensor> attentions;     // each layer [B,NH,T,T], when requested
 };
@@ -121,7 +138,8 @@ struct EncoderOutput {
 class BertEncoderImpl : public torch::nn::Module {
  public:
   explicit BertEncoderImpl(const BertConfig& c);
-  EncoderOutput forward(const torch::Tensor& hidden, const torch::Tensor& mask, const ForwardOptions& options);
+  EncoderOutput forward(const torch::Tensor& hidden, const torch::Tensor& mask, const ForwardOptions& options,
+                        const UnpaddedLayout* unpadded = nullptr);
   torch::nn::ModuleList layer{nullptr};
 };
 TORCH_MODULE(BertEncoder);

@@ -1,0 +1,119 @@
+// Evaluation batches sorted by length give the metrics and predictions of
+// one-example batches (no padding, no sorting effect), in input order.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <torch/torch.h>
+
+#include "bertkit/core/fs.h"
+#include "bertkit/core/json.h"
+#include "bertkit/models/bert_model.h"
+#include "bertkit/tasks/finetune.h"
+#include "test_util.h"
+
+namespace bertkit::test {
+namespace {
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<nlohmann::json> rows;
+  for (std::string line; std::getline(in, line);) rows.push_back(nlohmann::json::parse(line));
+  return rows;
+}
+
+// The first `n` lines (after the header) of a file, written to a temporary copy.
+std::string head_of(const std::string& path, int n, const std::string& name) {
+  std::ifstream in(path);
+  std::ostringstream out;
+  std::string line;
+  for (int i = 0; i <= n && std::getline(in, line); ++i) out << line << "\n";
+  std::string p = make_temp_dir("bertkit-sorted-eval") + "/" + name;
+  std::ofstream(p) << out.str();
+  return p;
+}
+
+struct EvalRun {
+  Metrics metrics;
+  std::vector<nlohmann::json> predictions;
+};
+
+EvalRun evaluate_with(Task& task, BertPreTrainedModelImpl& model, int64_t batch_size,
+                      PaddingMode padding = PaddingMode::Auto) {
+  EvalOptions o;
+  o.batch_size = batch_size;
+  o.forward.padding = padding;
+  o.predictions_path = make_temp_dir("bertkit-sorted-eval") + "/predictions.jsonl";
+  torch::NoGradGuard ng;
+  EvalRun r;
+  r.metrics = task.evaluate(model, o);
+  r.predictions = read_jsonl(o.predictions_path);
+  return r;
+}
+
+BertPreTrainedModel small_model(const Task& task, Architecture arch) {
+  BertConfig c;
+  c.vocab_size = 30522;
+  c.hidden_size = 32;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.intermediate_size = 64;
+  task.configure(c);
+  torch::manual_seed(7);
+  auto m = create_model(arch, c);
+  m->eval();
+  return m;
+}
+
+std::shared_ptr<Tokenizer> uncased() {
+  return std::shared_ptr<Tokenizer>(load_tokenizer(shared_path("data/bert-vocab/bert-base-uncased-vocab.txt")).release());
+}
+
+TEST(SortedEval, ClassificationEqualsOneExampleBatchesInInputOrder) {
+  BERTKIT_NEED_SHARED("data/glue/SST-2/dev.tsv");
+  TaskInputs in;
+  in.tokenizer = uncased();
+  in.task = {{"labels", {"0", "1"}}};
+  in.data = {{"eval", head_of(shared_path("data/glue/SST-2/dev.tsv"), 40, "dev.tsv")}};
+  auto task = make_classification_task(in);
+  auto model = small_model(*task, task->architecture());
+  EvalRun one = evaluate_with(*task, *model, 1);
+  EvalRun sorted = evaluate_with(*task, *model, 16);
+  ASSERT_EQ(one.predictions.size(), 40u);
+  ASSERT_EQ(sorted.predictions.size(), 40u);
+  for (std::size_t i = 0; i < 40; ++i) {
+    EXPECT_EQ(sorted.predictions[i]["index"], i);
+    EXPECT_EQ(sorted.predictions[i]["text"], one.predictions[i]["text"]);
+    EXPECT_EQ(sorted.predictions[i]["prediction"], one.predictions[i]["prediction"]) << i;
+    EXPECT_NEAR(sorted.predictions[i]["score"].get<double>(), one.predictions[i]["score"].get<double>(), 1e-5) << i;
+  }
+  for (const char* k : {"accuracy", "f1", "mcc"}) EXPECT_EQ(sorted.metrics.at(k), one.metrics.at(k)) << k;
+  EXPECT_NEAR(sorted.metrics.at("eval_loss"), one.metrics.at("eval_loss"), 1e-5);
+  EvalRun padded = evaluate_with(*task, *model, 16, PaddingMode::Padded);
+  EXPECT_NEAR(padded.metrics.at("eval_loss"), one.metrics.at("eval_loss"), 1e-5);
+  EXPECT_NEAR(padded.metrics.at("eval_loss"), sorted.metrics.at("eval_loss"), 1e-5);
+}
+
+TEST(SortedEval, NerEqualsOneSentenceBatchesInInputOrder) {
+  BERTKIT_NEED_SHARED("data/conll2003/valid.txt");
+  TaskInputs in;
+  in.tokenizer = std::shared_ptr<Tokenizer>(load_tokenizer(shared_path("data/bert-vocab/bert-base-cased-vocab.txt")).release());
+  in.task = nlohmann::json::object();
+  in.data = {{"eval", head_of(shared_path("data/conll2003/valid.txt"), 600, "valid.txt")}};
+  auto task = make_ner_task(in);
+  auto model = small_model(*task, task->architecture());
+  EvalRun one = evaluate_with(*task, *model, 1);
+  EvalRun sorted = evaluate_with(*task, *model, 8);
+  ASSERT_GT(one.predictions.size(), 10u);
+  ASSERT_EQ(sorted.predictions.size(), one.predictions.size());
+  for (std::size_t i = 0; i < one.predictions.size(); ++i) {
+    EXPECT_EQ(sorted.predictions[i]["index"], one.predictions[i]["index"]);
+    EXPECT_EQ(sorted.predictions[i]["predictions"], one.predictions[i]["predictions"]) << i;
+  }
+  for (const char* k : {"f1", "precision", "recall", "accuracy"}) EXPECT_EQ(sorted.metrics.at(k), one.metrics.at(k)) << k;
+  EXPECT_NEAR(sorted.metrics.at("eval_loss"), one.metrics.at("eval_loss"), 1e-5);
+}
+
+}  // namespace
+}  // namespace bertkit::test
