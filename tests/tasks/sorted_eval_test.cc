@@ -89,10 +89,10 @@ TEST(SortedEval, ClassificationEqualsOneExampleBatchesInInputOrder) {
     EXPECT_NEAR(sorted.predictions[i]["score"].get<double>(), one.predictions[i]["score"].get<double>(), 1e-5) << i;
   }
   for (const char* k : {"accuracy", "f1", "mcc"}) EXPECT_EQ(sorted.metrics.at(k), one.metrics.at(k)) << k;
-  EXPECT_NEAR(sorted.metrics.at("eval_loss"), one.metrics.at("eval_loss"), 1e-5);
+  EXPECT_NEAR(sorted.metrics.at("loss"), one.metrics.at("loss"), 1e-5);
   EvalRun padded = evaluate_with(*task, *model, 16, PaddingMode::Padded);
-  EXPECT_NEAR(padded.metrics.at("eval_loss"), one.metrics.at("eval_loss"), 1e-5);
-  EXPECT_NEAR(padded.metrics.at("eval_loss"), sorted.metrics.at("eval_loss"), 1e-5);
+  EXPECT_NEAR(padded.metrics.at("loss"), one.metrics.at("loss"), 1e-5);
+  EXPECT_NEAR(padded.metrics.at("loss"), sorted.metrics.at("loss"), 1e-5);
 }
 
 TEST(SortedEval, NerEqualsOneSentenceBatchesInInputOrder) {
@@ -112,7 +112,7 @@ TEST(SortedEval, NerEqualsOneSentenceBatchesInInputOrder) {
     EXPECT_EQ(sorted.predictions[i]["predictions"], one.predictions[i]["predictions"]) << i;
   }
   for (const char* k : {"f1", "precision", "recall", "accuracy"}) EXPECT_EQ(sorted.metrics.at(k), one.metrics.at(k)) << k;
-  EXPECT_NEAR(sorted.metrics.at("eval_loss"), one.metrics.at("eval_loss"), 1e-5);
+  EXPECT_NEAR(sorted.metrics.at("loss"), one.metrics.at("loss"), 1e-5);
 }
 
 }  // namespace
