@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <iostream>
 
+#include <torch/version.h>
+
 #include "bertkit/core/error.h"
+#include "bertkit/training/distributed.h"
 #include "bertkit/version.h"
 
 namespace bertkit::cli {
@@ -24,9 +27,15 @@ void build_parser(CLI::App& app, std::vector<std::pair<CLI::App*, Action>>& acti
   app.require_subcommand(1);
 }
 
+std::string version_line() {
+  const std::string backends = distributed_backends();
+  return std::string("bertkit ") + BERTKIT_VERSION_STRING + " (LibTorch " + TORCH_VERSION +
+         "; data parallel: " + (backends.empty() ? "none, single process only" : backends) + ")";
+}
+
 int run(int argc, const char* const* argv) {
   CLI::App app{"bertkit: pretrain, fine-tune, evaluate, run and export BERT models (LibTorch, no Python)"};
-  app.set_version_flag("--version", std::string("bertkit ") + BERTKIT_VERSION_STRING);
+  app.set_version_flag("--version", version_line());
   std::vector<std::pair<CLI::App*, Action>> actions;
   try {
     build_parser(app, actions);

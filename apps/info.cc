@@ -5,10 +5,13 @@
 #include <iostream>
 #include <memory>
 
+#include <torch/cuda.h>
+
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/models/checkpoint.h"
 #include "bertkit/nn/tensor_io.h"
+#include "bertkit/training/distributed.h"
 #include "command.h"
 
 namespace {
@@ -29,8 +32,22 @@ std::string human(int64_t n) {
   return o.str();
 }
 
+// Without a directory: this build (versions, CUDA, data-parallel backends).
+int print_build() {
+  using namespace bertkit;
+  const std::string backends = distributed_backends();
+  std::cout << bertkit::cli::version_line() << "\n";
+  std::cout << "CUDA:           "
+            << (torch::cuda::is_available() ? std::to_string(torch::cuda::device_count()) + " device(s)" : "not available")
+            << "\n";
+  std::cout << "data parallel:  " << (backends.empty() ? "none (single process only; install libgloo-dev and rebuild)" : backends)
+            << (backends.find("nccl") == std::string::npos ? " (NCCL: not in this LibTorch)" : "") << "\n";
+  return 0;
+}
+
 int run_info(const InfoArgs& a) {
   using namespace bertkit;
+  if (a.dir.empty()) return print_build();
   if (!dir_exists(a.dir)) throw InputError(a.dir + ": not a directory");
   auto config = BertConfig::load(a.dir + "/config.json");
   std::string source;
@@ -97,7 +114,9 @@ int run_info(const InfoArgs& a) {
 
 bertkit::cli::Action setup_info(CLI::App& sub) {
   auto a = std::make_shared<InfoArgs>();
-  sub.add_option("dir", a->dir, "An HF model directory or a bertkit training checkpoint")->required();
+  sub.add_option("dir", a->dir,
+                 "An HF model directory or a bertkit training checkpoint; without it, this build: LibTorch, CUDA, "
+                 "data-parallel backends (gloo, nccl)");
   sub.add_option("--head", a->head,
                  "Check the keys against this architecture instead of config.json's (BertModel, BertForMaskedLM, ... "
                  "or base|pretraining|maskedlm|seqcls|tokcls|qa)");

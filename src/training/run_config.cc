@@ -71,6 +71,17 @@ RunConfig RunConfig::from_json(const Json& j) {
     r.read("fp16_growth_interval", t.fp16_growth_interval);
     r.read("num_threads", t.num_threads);
     r.read("drop_last", t.drop_last);
+    {
+      auto d = r.object("distributed");
+      t.distributed.backend = d.choice("backend", t.distributed.backend, {"auto", "nccl", "gloo"});
+      d.read("timeout_seconds", t.distributed.timeout_seconds);
+      d.read("find_unused_parameters", t.distributed.find_unused_parameters);
+      d.read("bucket_cap_mb", t.distributed.bucket_cap_mb);
+      d.finish();
+      if (!(t.distributed.timeout_seconds > 0))
+        throw InputError("train.distributed.timeout_seconds: expected a number of seconds > 0");
+      if (!(t.distributed.bucket_cap_mb > 0)) throw InputError("train.distributed.bucket_cap_mb: expected a number > 0");
+    }
     r.finish();
     auto positive = [](int64_t v, const std::string& key) {
       if (v < 1) throw InputError(key + ": expected an integer >= 1, got " + std::to_string(v));
@@ -155,7 +166,10 @@ Json RunConfig::to_json() const {
                 {"gradient_accumulation_steps", t.gradient_accumulation_steps}, {"max_grad_norm", t.max_grad_norm},
                 {"precision", t.precision}, {"fp16_init_scale", t.fp16_init_scale},
                 {"fp16_growth_interval", t.fp16_growth_interval}, {"num_threads", t.num_threads},
-                {"drop_last", t.drop_last}};
+                {"drop_last", t.drop_last},
+                {"distributed", {{"backend", t.distributed.backend}, {"timeout_seconds", t.distributed.timeout_seconds},
+                                 {"find_unused_parameters", t.distributed.find_unused_parameters},
+                                 {"bucket_cap_mb", t.distributed.bucket_cap_mb}}}};
   const auto& e = eval;
   j["eval"] = {{"every_steps", e.every_steps}, {"per_epoch", e.per_epoch}, {"at_end", e.at_end},
                {"batch_size", e.batch_size}, {"max_batches", e.max_batches}, {"metric", e.metric},

@@ -22,6 +22,7 @@
 #include "bertkit/models/checkpoint.h"
 #include "bertkit/nn/optimizers.h"
 #include "bertkit/nn/tensor_io.h"
+#include "bertkit/training/data_parallel.h"
 #include "bertkit/training/device.h"
 #include "bertkit/training/distributed.h"
 #include "bertkit/training/loss_scaler.h"
@@ -117,6 +118,7 @@ struct Trainer::Impl {
 
   torch::Device device = torch::kCPU;
   std::shared_ptr<Distributed> dist;
+  std::unique_ptr<DataParallel> data_parallel;  // gradient all-reduce (c10d Reducer)
   Precision precision = Precision::FP32;
   std::shared_ptr<Tokenizer> tokenizer;
   BertConfig model_config;
@@ -150,7 +152,7 @@ struct Trainer::Impl {
     const auto& tc = config.train;
     if (tc.num_threads > 0) torch::set_num_threads(tc.num_threads);
     device = parse_device(tc.device);
-    dist = Distributed::from_env(device);
+    dist = Distributed::from_env(device, {tc.distributed.backend, tc.distributed.timeout_seconds});
     if (device.is_cuda() && dist->world_size() > 1 && (tc.device == "auto" || tc.device == "cuda"))
       device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(dist->local_rank()));
     precision = parse_precision(tc.precision);
@@ -158,7 +160,8 @@ struct Trainer::Impl {
     interactive = config.logging.progress && ::isatty(2);
 
     // Output directory: refuse to mix runs.
-    const bool resuming = options.resume || !options.resume_from.empty();
+    // torchrun restarted the workers after a failure: continue from the last checkpoint.
+    const bool resuming = options.resume || !options.resume_from.empty() || dist->launch().restart_count > 0;
     if (main_process() && !resuming && !config.output.overwrite && dir_exists(config.output.dir) &&
         !fs::is_empty(config.output.dir))
       throw InputError("output.dir " + config.output.dir +
@@ -224,7 +227,11 @@ struct Trainer::Impl {
 
     // Optimizer over named parameters; no decay for biases and LayerNorm.
     auto groups = group_parameters(*model, tc.weight_decay);
-    for (const auto& g : groups) params.push_back(g.param);
+    std::vector<std::string> param_names;
+    for (const auto& g : groups) {
+      params.push_back(g.param);
+      param_names.push_back(g.name);
+    }
     if (tc.optimizer == "lamb") {
       LambOptions lo;
       lo.lr = tc.learning_rate;
@@ -245,6 +252,8 @@ struct Trainer::Impl {
       torch::NoGradGuard no_grad;
       dist->broadcast(params);  // every rank starts from rank 0's weights
     }
+    data_parallel = std::make_unique<DataParallel>(
+        dist, params, param_names, DataParallelOptions{tc.distributed.find_unused_parameters, tc.distributed.bucket_cap_mb});
 
     // Data and step counts.
     train_data = task->train_dataset();
@@ -397,6 +406,7 @@ struct Trainer::Impl {
       AutocastGuard autocast(precision, device);
       m = task->evaluate(*model, eo);
     }
+    m = dist->broadcast_metrics(m);  // every rank acts on rank 0's numbers (best model, early stopping)
     model->train();
     return m;
   }
@@ -513,6 +523,7 @@ struct Trainer::Impl {
         if (!output.loss.defined()) throw RuntimeError("the model returned no loss: does the task's batch carry labels?");
         // backward: gradients accumulate over the micro-batches of this step
         torch::Tensor loss = output.loss.to(torch::kFloat) / static_cast<double>(n_micro);
+        data_parallel->before_backward(loss, /*sync=*/m == n_micro - 1);
         (scaler ? scaler->scale_loss(loss) : loss).backward();
         step_loss += loss.item<double>();
         if (output.mlm_loss.defined()) parts["mlm_loss"] += output.mlm_loss.item<double>() / n_micro;
@@ -522,12 +533,7 @@ struct Trainer::Impl {
         ++state.micro_batch;
       }
       // update: average gradients across processes, unscale (fp16), clip, step
-      if (dist->world_size() > 1) {
-        torch::NoGradGuard no_grad;
-        std::vector<torch::Tensor> grads;
-        for (const auto& p : params) grads.push_back(p.grad());
-        dist->all_reduce_mean(grads);
-      }
+      data_parallel->synchronize_gradients();
       bool found_inf = scaler ? !scaler->unscale_and_check(params) : false;
       double grad_norm = std::nan("");
       if (!found_inf && config.train.max_grad_norm > 0)
@@ -651,7 +657,16 @@ Trainer::Trainer(RunConfig config, TrainOptions options)
 
 Trainer::~Trainer() = default;
 
-TrainResult Trainer::train() { return impl_->run(); }
+TrainResult Trainer::train() {
+  try {
+    return impl_->run();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {  // a collective inside backward (the Reducer's buckets)
+    if (impl_->dist->world_size() <= 1) throw;
+    throw RuntimeError(describe_collective_failure(*impl_->dist, e.what()));
+  }
+}
 
 BertPreTrainedModel Trainer::model() const { return impl_->model; }
 
