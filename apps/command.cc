@@ -8,6 +8,7 @@
 #include "bertkit/core/error.h"
 #include "bertkit/training/distributed.h"
 #include "bertkit/version.h"
+#include "build_info.h"
 
 namespace bertkit::cli {
 

@@ -36,10 +36,6 @@ struct Registrar {
 // Used by main() and by the parser tests.
 void build_parser(CLI::App& app, std::vector<std::pair<CLI::App*, Action>>& actions);
 
-// "bertkit 0.1.0 (LibTorch 1.13.0; data parallel: gloo)": what --version and
-// `bertkit info` print about this build.
-std::string version_line();
-
 // Parse argv and run the chosen subcommand, mapping exceptions to exit codes:
 // usage/InputError -> 2, other errors -> 1. Used by main() and tests.
 int run(int argc, const char* const* argv);

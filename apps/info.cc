@@ -12,6 +12,7 @@
 #include "bertkit/models/checkpoint.h"
 #include "bertkit/nn/tensor_io.h"
 #include "bertkit/training/distributed.h"
+#include "build_info.h"
 #include "command.h"
 
 namespace {

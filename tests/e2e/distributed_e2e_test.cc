@@ -158,6 +158,11 @@ TEST(DistributedE2E, TwoGlooProcessesMatchOneProcess) {
     ASSERT_EQ(rcs, (std::vector<int>{0, 0})) << logs(root, 2);
     expect_same_run(root + "/one", root + "/nodes", 4);
   }
+  // The build says it has Gloo.
+  ASSERT_EQ(test::run_command(bin + " --version", &log), 0) << log;
+  EXPECT_NE(log.find("data parallel: gloo"), std::string::npos) << log;
+  ASSERT_EQ(test::run_command(bin + " info", &log), 0) << log;
+  EXPECT_NE(log.find("data parallel:  gloo"), std::string::npos) << log;
   // Rank 1 writes no outputs of its own; rank 0 exported the model.
   EXPECT_TRUE(fs::exists(root + "/two/model/model.safetensors"));
   fs::remove_all(root);
