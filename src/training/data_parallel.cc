@@ -130,7 +130,7 @@ void DataParallel::before_backward(const torch::Tensor& loss, bool sync) {
   } catch (const bertkit::Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw RuntimeError(describe_collective_failure(*impl_->dist, e.what()));
+    throw RuntimeError(describe_collective_failure(*impl_->dist, e));
   }
   impl_->prepared = true;
 #endif

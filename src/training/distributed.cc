@@ -44,6 +44,12 @@ std::shared_ptr<Distributed> Distributed::from_env(const torch::Device& device, 
 
 namespace {
 
+// LibTorch's c10::Error::what() appends a backtrace; users need the message.
+std::string message_of(const std::exception& e) {
+  if (auto* c = dynamic_cast<const c10::Error*>(&e)) return c->what_without_backtrace();
+  return e.what();
+}
+
 // The backend for `device` under train.distributed.backend.
 std::string choose_backend(const std::string& wanted, const torch::Device& device) {
   if (wanted == "nccl") {
@@ -86,7 +92,7 @@ c10::intrusive_ptr<c10d::Store> rendezvous(const LaunchEnv& env, std::chrono::mi
                        std::to_string(env.world_size - 1) + " process(es) at MASTER_ADDR:MASTER_PORT = " +
                        env.master_addr + ":" + std::to_string(env.master_port) + " within " +
                        std::to_string(timeout.count() / 1000) + " s (is rank 0 running, the port free, the address "
-                       "reachable?): " + e.what());
+                       "reachable?): " + message_of(e));
   }
 }
 
@@ -199,7 +205,7 @@ class C10dDistributed : public Distributed {
     try {
       work->wait();
     } catch (const std::exception& e) {
-      throw RuntimeError(describe_collective_failure(*this, std::string(what) + ": " + e.what()));
+      throw RuntimeError(describe_collective_failure(*this, std::string(what) + ": " + message_of(e)));
     }
   }
   Pg pg_;
@@ -215,6 +221,10 @@ std::string describe_collective_failure(const Distributed& dist, const std::stri
          "). Another process probably exited or was killed (see its log) or did not answer within "
          "train.distributed.timeout_seconds = " + std::to_string(static_cast<long>(dist.timeout_seconds())) +
          " s. Restart every process with --resume to continue from the last checkpoint.";
+}
+
+std::string describe_collective_failure(const Distributed& dist, const std::exception& cause) {
+  return describe_collective_failure(dist, message_of(cause));
 }
 
 std::shared_ptr<Distributed> Distributed::connect(const LaunchEnv& env, const torch::Device& device,

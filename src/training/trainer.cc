@@ -664,7 +664,7 @@ TrainResult Trainer::train() {
     throw;
   } catch (const std::exception& e) {  // a collective inside backward (the Reducer's buckets)
     if (impl_->dist->world_size() <= 1) throw;
-    throw RuntimeError(describe_collective_failure(*impl_->dist, e.what()));
+    throw RuntimeError(describe_collective_failure(*impl_->dist, e));
   }
 }
 

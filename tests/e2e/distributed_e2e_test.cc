@@ -107,13 +107,17 @@ void expect_same_run(const std::string& one_dir, const std::string& two_dir, std
     const double a = one[i]["loss"].get<double>(), b = two[i]["loss"].get<double>();
     EXPECT_NEAR(b, a, 1e-6 * std::fabs(a)) << two_dir << " step " << i + 1;
   }
+  // Weights: 1e-6 relative, or 1e-6 absolute (1e-3 of one AdamW step at lr
+  // 1e-3) where a gradient is a sum that cancels (attention key biases have a
+  // zero gradient in exact arithmetic): there the rounding of a different
+  // summation order is all Adam sees and it normalises it to a step.
   auto w1 = load_safetensors(one_dir + "/model/model.safetensors");
   auto w2 = load_safetensors(two_dir + "/model/model.safetensors");
   ASSERT_EQ(w1.size(), w2.size());
   for (const auto& [name, a] : w1) {
     ASSERT_TRUE(w2.count(name)) << name;
     const auto& b = w2.at(name);
-    EXPECT_TRUE(torch::allclose(b, a, /*rtol=*/1e-6, /*atol=*/1e-9))
+    EXPECT_TRUE(torch::allclose(b, a, /*rtol=*/1e-6, /*atol=*/1e-6))
         << two_dir << ": " << name << " differs by " << (b - a).abs().max().item<double>();
   }
 }

@@ -71,5 +71,7 @@ class Distributed {
 // The message of a RuntimeError for a collective that failed on `dist`: which
 // rank, the cause, the timeout, and that the run resumes with --resume.
 std::string describe_collective_failure(const Distributed& dist, const std::string& cause);
+// The same for an exception (LibTorch's without their C++ backtrace).
+std::string describe_collective_failure(const Distributed& dist, const std::exception& cause);
 
 }  // namespace bertkit
