@@ -4,9 +4,13 @@
 #include <iostream>
 #include <sstream>
 
+#include <torch/version.h>
+
 #include "bertkit/core/error.h"
 #include "bertkit/tasks/registry.h"
+#include "bertkit/training/distributed.h"
 #include "bertkit/version.h"
+#include "build_info.h"
 
 namespace bertkit::cli {
 
@@ -72,10 +76,16 @@ void build_parser(CLI::App& app, std::vector<std::pair<CLI::App*, Action>>& acti
   unguard_option_values(app);
 }
 
+std::string version_line() {
+  const std::string backends = distributed_backends();
+  return std::string("bertkit ") + BERTKIT_VERSION_STRING + " (LibTorch " + TORCH_VERSION +
+         "; data parallel: " + (backends.empty() ? "none, single process only" : backends) + ")";
+}
+
 int run(int argc, const char* const* argv) {
   register_builtin_tasks();
   CLI::App app{"bertkit: pretrain, fine-tune, evaluate, run and export BERT models (LibTorch, no Python)"};
-  app.set_version_flag("--version", std::string("bertkit ") + BERTKIT_VERSION_STRING);
+  app.set_version_flag("--version", version_line());
   std::vector<std::pair<CLI::App*, Action>> actions;
   try {
     build_parser(app, actions);

@@ -5,11 +5,15 @@
 #include <iostream>
 #include <memory>
 
+#include <torch/cuda.h>
+
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/models/checkpoint.h"
 #include "bertkit/nn/tensor_io.h"
 #include "bertkit/hub/resolve.h"
+#include "bertkit/training/distributed.h"
+#include "build_info.h"
 #include "command.h"
 
 namespace {
@@ -50,8 +54,22 @@ void print_labels(const bertkit::BertConfig& config, const std::string& arch) {
   std::cout << "\n";
 }
 
+// Without a directory: this build (versions, CUDA, data-parallel backends).
+int print_build() {
+  using namespace bertkit;
+  const std::string backends = distributed_backends();
+  std::cout << bertkit::cli::version_line() << "\n";
+  std::cout << "CUDA:           "
+            << (torch::cuda::is_available() ? std::to_string(torch::cuda::device_count()) + " device(s)" : "not available")
+            << "\n";
+  std::cout << "data parallel:  " << (backends.empty() ? "none (single process only; install libgloo-dev and rebuild)" : backends)
+            << (backends.find("nccl") == std::string::npos ? " (NCCL: not in this LibTorch)" : "") << "\n";
+  return 0;
+}
+
 int run_info(const InfoArgs& a) {
   using namespace bertkit;
+  if (a.dir.empty()) return print_build();
   if (!dir_exists(a.dir)) throw InputError(a.dir + ": not a directory");
   auto config = BertConfig::load(a.dir + "/config.json");
   std::string source;
@@ -107,12 +125,15 @@ int run_info(const InfoArgs& a) {
 
 bertkit::cli::Action setup_info(CLI::App& sub) {
   auto a = std::make_shared<InfoArgs>();
-  sub.add_option("dir", a->dir, "An HF model directory, a bertkit training checkpoint or a Hub id (org/name[@revision])")->required();
+  sub.add_option("dir", a->dir,
+                 "An HF model directory, a bertkit training checkpoint or a Hub id (org/name[@revision]); without it, "
+                 "this build: LibTorch, CUDA, "
+                 "data-parallel backends (gloo, nccl)");
   sub.add_option("--head", a->head,
                  "Check the keys against this architecture instead of config.json's (BertModel, BertForMaskedLM, ... "
                  "or base|pretraining|maskedlm|seqcls|tokcls|qa)");
   return [a] {
-    a->dir = bertkit::hub::resolve_model_dir(a->dir, "DIR");  // a Hub id -> its snapshot
+    if (!a->dir.empty()) a->dir = bertkit::hub::resolve_model_dir(a->dir, "DIR");  // a Hub id -> its snapshot
     return run_info(*a);
   };
 }

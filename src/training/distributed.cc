@@ -2,36 +2,14 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <type_traits>
 
 #include "bertkit/core/error.h"
-
-// c10d with Gloo needs both the torch headers and the gloo headers; the
-// LibTorch libraries carry the implementation (Debian's libtorch 1.13 and the
-// PyTorch wheels both do).
-#if __has_include(<torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>) && __has_include(<gloo/context.h>)
-#ifndef USE_C10D_GLOO
-#define USE_C10D_GLOO 1
-#endif
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#define BERTKIT_HAVE_GLOO 1
-#else
-#define BERTKIT_HAVE_GLOO 0
-#endif
-
-#if defined(BERTKIT_WITH_NCCL) && BERTKIT_WITH_NCCL
-#ifndef USE_C10D_NCCL
-#define USE_C10D_NCCL 1
-#endif
-#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
-#define BERTKIT_HAVE_NCCL 1
-#else
-#define BERTKIT_HAVE_NCCL 0
-#endif
+#include "c10d.h"
 
 namespace bertkit {
 
-bool distributed_available() { return BERTKIT_HAVE_GLOO || BERTKIT_HAVE_NCCL; }
+bool distributed_available() { return BERTKIT_HAVE_C10D; }
 
 std::string distributed_backends() {
   std::string s;
@@ -40,118 +18,234 @@ std::string distributed_backends() {
   return s;
 }
 
-namespace {
-
-int env_int(const char* name, int fallback, bool required) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) {
-    if (required) throw InputError(std::string("distributed: environment variable ") + name + " is not set (torchrun sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT)");
-    return fallback;
-  }
-  char* end = nullptr;
-  long x = std::strtol(v, &end, 10);
-  if (*end != '\0' || x < 0) throw InputError(std::string("distributed: ") + name + "=\"" + v + "\": expected a non-negative integer");
-  return static_cast<int>(x);
+std::map<std::string, double> Distributed::broadcast_metrics(const std::map<std::string, double>& metrics) {
+  if (world_size() <= 1) return metrics;
+  std::vector<double> values;
+  for (const auto& kv : metrics) values.push_back(kv.second);
+  // Same task, same metric names on every rank; the count guards the layout.
+  auto count = all_reduce_sum({static_cast<double>(values.size())});
+  if (count[0] != static_cast<double>(values.size()) * world_size())
+    throw RuntimeError("distributed: ranks computed different evaluation metrics (" + std::to_string(values.size()) +
+                       " on rank " + std::to_string(rank()) + ")");
+  values = broadcast_values(values);
+  std::map<std::string, double> out;
+  std::size_t i = 0;
+  for (const auto& kv : metrics) out[kv.first] = values[i++];
+  return out;
 }
 
-#if BERTKIT_HAVE_GLOO || BERTKIT_HAVE_NCCL
-template <class PG>
+std::shared_ptr<Distributed> Distributed::single() { return std::make_shared<Distributed>(); }
+
+std::shared_ptr<Distributed> Distributed::from_env(const torch::Device& device, const DistributedOptions& options) {
+  LaunchEnv env = LaunchEnv::from_environment();
+  if (!env.distributed()) return single();
+  return connect(env, device, options);
+}
+
+namespace {
+
+// LibTorch's c10::Error::what() appends a backtrace; users need the message.
+std::string message_of(const std::exception& e) {
+  if (auto* c = dynamic_cast<const c10::Error*>(&e)) return c->what_without_backtrace();
+  return e.what();
+}
+
+// The backend for `device` under train.distributed.backend.
+std::string choose_backend(const std::string& wanted, const torch::Device& device) {
+  if (wanted == "nccl") {
+    if (!BERTKIT_HAVE_NCCL)
+      throw InputError("train.distributed.backend: nccl, but this bertkit's LibTorch has no NCCL (built in: " +
+                       (distributed_backends().empty() ? std::string("none") : distributed_backends()) +
+                       "); build against a CUDA LibTorch or use gloo");
+    if (!device.is_cuda()) throw InputError("train.distributed.backend: nccl needs a CUDA device, train.device is " + device.str());
+    return "nccl";
+  }
+  if (wanted == "gloo" || !device.is_cuda() || !BERTKIT_HAVE_NCCL) {
+    if (!BERTKIT_HAVE_GLOO)
+      throw InputError(std::string("distributed: WORLD_SIZE > 1 but this bertkit was built without ") +
+                       (device.is_cuda() ? "Gloo or NCCL" : "Gloo (needed on the CPU)") +
+                       " (install the gloo headers, Debian: libgloo-dev, and rebuild)");
+    return "gloo";
+  }
+  return "nccl";
+}
+
+#if BERTKIT_HAVE_C10D
+using Pg = c10::intrusive_ptr<c10d::ProcessGroup>;
+
+// Rendezvous: rank 0 hosts the TCPStore (unless torchrun's agent already does,
+// then everyone is a client and keys live under the agent's attempt prefix).
+c10::intrusive_ptr<c10d::Store> rendezvous(const LaunchEnv& env, std::chrono::milliseconds timeout) {
+  c10d::TCPStoreOptions opts;
+  opts.port = static_cast<std::uint16_t>(env.master_port);
+  opts.isServer = env.rank == 0 && !env.use_agent_store;
+  opts.numWorkers = env.use_agent_store ? c10::nullopt : c10::optional<std::size_t>(env.world_size);
+  opts.waitWorkers = !env.use_agent_store;
+  opts.timeout = timeout;
+  try {
+    c10::intrusive_ptr<c10d::Store> store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, opts);
+    if (env.use_agent_store)
+      store = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::to_string(env.restart_count), store);
+    return store;
+  } catch (const std::exception& e) {
+    throw RuntimeError("distributed: rank " + std::to_string(env.rank) + " could not meet the other " +
+                       std::to_string(env.world_size - 1) + " process(es) at MASTER_ADDR:MASTER_PORT = " +
+                       env.master_addr + ":" + std::to_string(env.master_port) + " within " +
+                       std::to_string(timeout.count() / 1000) + " s (is rank 0 running, the port free, the address "
+                       "reachable?): " + message_of(e));
+  }
+}
+
+#if BERTKIT_HAVE_GLOO
+std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& master_addr) {
+  // One machine: the loopback address the launcher gave. Several: the
+  // interface GLOO_SOCKET_IFNAME names, else the host name's address (as torch).
+  if (master_addr == "localhost" || master_addr.rfind("127.", 0) == 0)
+    return c10d::ProcessGroupGloo::createDeviceForHostname(master_addr);
+  if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname && *ifname)
+    return c10d::ProcessGroupGloo::createDeviceForInterface(ifname);
+  return c10d::ProcessGroupGloo::createDefaultDevice();
+}
+#endif
+
+#if BERTKIT_TORCH_AT_LEAST(2, 0)
+// LibTorch 2.x: Gloo and NCCL are c10d::Backends inside a ProcessGroup (the
+// Reducer takes the group). Its constructor lost its Options in later 2.x.
+template <class T, class = void>
+struct HasOptions : std::false_type {};
+template <class T>
+struct HasOptions<T, std::void_t<typename T::Options>> : std::true_type {};
+
+template <class PG = c10d::ProcessGroup>
+Pg group_of_backend(const c10::intrusive_ptr<c10d::Store>& store, const LaunchEnv& env, const std::string& name,
+                    typename PG::BackendType type, const std::vector<c10::DeviceType>& devices,
+                    const c10::intrusive_ptr<c10d::Backend>& backend, std::chrono::milliseconds timeout) {
+  c10::intrusive_ptr<PG> pg;
+  if constexpr (HasOptions<PG>::value) {
+    pg = c10::make_intrusive<PG>(store, env.rank, env.world_size, c10::make_intrusive<typename PG::Options>(name, timeout));
+  } else {
+    pg = c10::make_intrusive<PG>(store, env.rank, env.world_size);
+    pg->setDefaultBackend(type);
+  }
+  for (auto d : devices) pg->setBackend(d, type, backend);
+  return pg;
+}
+#endif
+
+Pg make_process_group(const std::string& backend, const LaunchEnv& env, const torch::Device& device,
+                      std::chrono::milliseconds timeout) {
+  auto store = rendezvous(env, timeout);
+#if BERTKIT_HAVE_NCCL
+  if (backend == "nccl") {
+    auto options = c10d::ProcessGroupNCCL::Options::create();
+    options->timeout = timeout;
+    auto nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, env.rank, env.world_size, options);
+#if BERTKIT_TORCH_AT_LEAST(2, 0)
+    return group_of_backend(store, env, "nccl", c10d::ProcessGroup::BackendType::NCCL, {c10::DeviceType::CUDA}, nccl, timeout);
+#else
+    return nccl;
+#endif
+  }
+#endif
+#if BERTKIT_HAVE_GLOO
+  auto options = c10d::ProcessGroupGloo::Options::create();
+  options->timeout = timeout;
+  options->devices.push_back(gloo_device(env.master_addr));
+  auto gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(store, env.rank, env.world_size, options);
+#if BERTKIT_TORCH_AT_LEAST(2, 0)
+  std::vector<c10::DeviceType> devices = {c10::DeviceType::CPU};
+  if (device.is_cuda()) devices.push_back(c10::DeviceType::CUDA);
+  return group_of_backend(store, env, "gloo", c10d::ProcessGroup::BackendType::GLOO, devices, gloo, timeout);
+#else
+  return gloo;
+#endif
+#else
+  throw InputError("distributed: backend " + backend + " is not built in");
+#endif
+}
+
 class C10dDistributed : public Distributed {
  public:
-  C10dDistributed(int rank, int world, int local_rank, c10::intrusive_ptr<PG> pg) : pg_(std::move(pg)) {
-    rank_ = rank;
-    world_size_ = world;
-    local_rank_ = local_rank;
-  }
-  void all_reduce_mean(const std::vector<torch::Tensor>& tensors) override {
-    std::vector<torch::Tensor> defined;
-    for (const auto& t : tensors)
-      if (t.defined()) defined.push_back(t);
-    if (defined.empty()) return;
-    // One flat buffer: [sum of numel]
-    std::vector<torch::Tensor> flat_parts;
-    for (const auto& t : defined) flat_parts.push_back(t.reshape({-1}));
-    // Staged through the backend's device (Gloo: CPU).
-    std::vector<torch::Tensor> buf{torch::cat(flat_parts).to(dev_)};
-    pg_->allreduce(buf)->wait();
-    buf[0].div_(static_cast<double>(world_size_));
-    int64_t off = 0;
-    for (auto& t : defined) {
-      t.copy_(buf[0].narrow(0, off, t.numel()).view(t.sizes()).to(t.device()));
-      off += t.numel();
-    }
+  C10dDistributed(const LaunchEnv& env, Pg pg, std::string backend, torch::Device device, double timeout_seconds)
+      : pg_(std::move(pg)), device_(device) {
+    env_ = env;
+    backend_ = std::move(backend);
+    timeout_seconds_ = timeout_seconds;
   }
   std::vector<double> all_reduce_sum(const std::vector<double>& values) override {
     if (values.empty()) return values;
-    std::vector<torch::Tensor> buf{torch::tensor(values, torch::kDouble).to(device())};
-    pg_->allreduce(buf)->wait();
-    auto cpu = buf[0].cpu();
-    return std::vector<double>(cpu.data_ptr<double>(), cpu.data_ptr<double>() + cpu.numel());
+    std::vector<torch::Tensor> buf{torch::tensor(values, torch::kDouble).to(device_)};
+    wait("all_reduce", pg_->allreduce(buf));
+    return to_vector(buf[0]);
+  }
+  std::vector<double> broadcast_values(const std::vector<double>& values) override {
+    if (values.empty()) return values;
+    std::vector<torch::Tensor> buf{torch::tensor(values, torch::kDouble).to(device_)};
+    wait("broadcast", pg_->broadcast(buf));
+    return to_vector(buf[0]);
   }
   void broadcast(const std::vector<torch::Tensor>& tensors) override {
     for (const auto& t : tensors) {
       if (!t.defined()) continue;
-      std::vector<torch::Tensor> buf{t.to(dev_)};
-      pg_->broadcast(buf)->wait();
+      std::vector<torch::Tensor> buf{t.to(device_)};
+      wait("broadcast", pg_->broadcast(buf));
       if (!buf[0].is_same(t)) t.copy_(buf[0]);
     }
   }
-  void barrier() override { pg_->barrier()->wait(); }
-  torch::Device device() const { return dev_; }
-  torch::Device dev_ = torch::kCPU;
+  void barrier() override { wait("barrier", pg_->barrier()); }
+  const Pg& process_group() const { return pg_; }
 
  private:
-  c10::intrusive_ptr<PG> pg_;
+  static std::vector<double> to_vector(const torch::Tensor& t) {
+    auto cpu = t.cpu().contiguous();
+    return std::vector<double>(cpu.data_ptr<double>(), cpu.data_ptr<double>() + cpu.numel());
+  }
+  template <class Work>
+  void wait(const char* what, const Work& work) {
+    try {
+      work->wait();
+    } catch (const std::exception& e) {
+      throw RuntimeError(describe_collective_failure(*this, std::string(what) + ": " + message_of(e)));
+    }
+  }
+  Pg pg_;
+  torch::Device device_;
 };
 #endif
 
 }  // namespace
 
-std::shared_ptr<Distributed> Distributed::single() { return std::make_shared<Distributed>(); }
+std::string describe_collective_failure(const Distributed& dist, const std::string& cause) {
+  return "distributed: rank " + std::to_string(dist.rank()) + " of " + std::to_string(dist.world_size()) +
+         " stopped: a collective operation failed (" + cause +
+         "). Another process probably exited or was killed (see its log) or did not answer within "
+         "train.distributed.timeout_seconds = " + std::to_string(static_cast<long>(dist.timeout_seconds())) +
+         " s. Restart every process with --resume to continue from the last checkpoint.";
+}
 
-std::shared_ptr<Distributed> Distributed::from_env(const torch::Device& device) {
-  int world = env_int("WORLD_SIZE", 1, false);
-  if (world <= 1) return single();
-  int rank = env_int("RANK", 0, true);
-  int local_rank = env_int("LOCAL_RANK", rank, false);
-  if (rank >= world) throw InputError("distributed: RANK=" + std::to_string(rank) + " is not below WORLD_SIZE=" + std::to_string(world));
-  const char* addr_env = std::getenv("MASTER_ADDR");
-  std::string addr = addr_env && *addr_env ? addr_env : "127.0.0.1";
-  int port = env_int("MASTER_PORT", 29500, false);
-  if (port <= 0 || port > 65535) throw InputError("distributed: MASTER_PORT=" + std::to_string(port) + ": expected 1..65535");
-#if BERTKIT_HAVE_GLOO || BERTKIT_HAVE_NCCL
-  c10d::TCPStoreOptions opts;
-  opts.port = static_cast<std::uint16_t>(port);
-  opts.isServer = rank == 0;
-  opts.numWorkers = static_cast<std::size_t>(world);
-  opts.waitWorkers = true;
-  opts.timeout = std::chrono::milliseconds(300000);
-  auto store = c10::make_intrusive<c10d::TCPStore>(addr, opts);
-#if BERTKIT_HAVE_NCCL
-  if (device.is_cuda()) {
-    auto options = c10d::ProcessGroupNCCL::Options::create();
-    auto pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, world, options);
-    auto d = std::make_shared<C10dDistributed<c10d::ProcessGroupNCCL>>(rank, world, local_rank, pg);
-    d->dev_ = device;
-    return d;
-  }
-#endif
-#if BERTKIT_HAVE_GLOO
-  auto options = c10d::ProcessGroupGloo::Options::create();
-  options->timeout = std::chrono::milliseconds(300000);
-  options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(addr));
-  auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, options);
-  auto d = std::make_shared<C10dDistributed<c10d::ProcessGroupGloo>>(rank, world, local_rank, pg);
-  d->dev_ = torch::kCPU;
-  return d;
+std::string describe_collective_failure(const Distributed& dist, const std::exception& cause) {
+  return describe_collective_failure(dist, message_of(cause));
+}
+
+std::shared_ptr<Distributed> Distributed::connect(const LaunchEnv& env, const torch::Device& device,
+                                                  const DistributedOptions& options) {
+  if (!env.distributed()) return single();
+  const std::string backend = choose_backend(options.backend, device);
+#if BERTKIT_HAVE_C10D
+  const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1000));
+  auto pg = make_process_group(backend, env, device, timeout);
+  const torch::Device collective_device = backend == "nccl" ? device : torch::Device(torch::kCPU);
+  return std::make_shared<C10dDistributed>(env, pg, backend, collective_device, options.timeout_seconds);
 #else
-  throw InputError("distributed: this build has NCCL only and the device is " + device.str() + "; use CUDA or rebuild with the gloo headers");
-#endif
-#else
-  throw InputError("distributed: WORLD_SIZE=" + std::to_string(world) +
-                   " but this bertkit was built without c10d process groups (install the gloo headers, "
-                   "Debian: libgloo-dev, and rebuild)");
+  throw InputError("distributed: unreachable without c10d");
 #endif
 }
+
+#if BERTKIT_HAVE_C10D
+c10::intrusive_ptr<c10d::ProcessGroup> process_group_of(const Distributed& dist) {
+  auto* c = dynamic_cast<const C10dDistributed*>(&dist);
+  return c ? c->process_group() : c10::intrusive_ptr<c10d::ProcessGroup>();
+}
+#endif
 
 }  // namespace bertkit

@@ -73,6 +73,17 @@ RunConfig RunConfig::from_json(const Json& j) {
     r.read("drop_last", t.drop_last);
     r.read("dataloader_workers", t.dataloader_workers);
     r.read("group_by_length", t.group_by_length);
+    {
+      auto d = r.object("distributed");
+      t.distributed.backend = d.choice("backend", t.distributed.backend, {"auto", "nccl", "gloo"});
+      d.read("timeout_seconds", t.distributed.timeout_seconds);
+      d.read("find_unused_parameters", t.distributed.find_unused_parameters);
+      d.read("bucket_cap_mb", t.distributed.bucket_cap_mb);
+      d.finish();
+      if (!(t.distributed.timeout_seconds > 0))
+        throw InputError("train.distributed.timeout_seconds: expected a number of seconds > 0");
+      if (!(t.distributed.bucket_cap_mb > 0)) throw InputError("train.distributed.bucket_cap_mb: expected a number > 0");
+    }
     r.finish();
     if (t.dataloader_workers < 0)
       throw InputError("train.dataloader_workers: expected an integer >= 0, got " + std::to_string(t.dataloader_workers));
@@ -160,7 +171,10 @@ Json RunConfig::to_json() const {
                 {"precision", t.precision}, {"fp16_init_scale", t.fp16_init_scale},
                 {"fp16_growth_interval", t.fp16_growth_interval}, {"num_threads", t.num_threads},
                 {"drop_last", t.drop_last}, {"dataloader_workers", t.dataloader_workers},
-                {"group_by_length", t.group_by_length}};
+                {"group_by_length", t.group_by_length},
+                {"distributed", {{"backend", t.distributed.backend}, {"timeout_seconds", t.distributed.timeout_seconds},
+                                 {"find_unused_parameters", t.distributed.find_unused_parameters},
+                                 {"bucket_cap_mb", t.distributed.bucket_cap_mb}}}};
   const auto& e = eval;
   j["eval"] = {{"every_steps", e.every_steps}, {"per_epoch", e.per_epoch}, {"at_end", e.at_end},
                {"batch_size", e.batch_size}, {"max_batches", e.max_batches}, {"metric", e.metric},

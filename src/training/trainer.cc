@@ -82,7 +82,7 @@ StepSums Trainer::Impl::accumulate_gradients() {
   StepSums sums;
   for (int64_t m = 0; m < n_micro; ++m) {
     LoadedBatch loaded = load_micro_batch();
-    forward_backward(loaded.batch, n_micro, sums);
+    forward_backward(loaded.batch, n_micro, /*sync_gradients=*/m == n_micro - 1, sums);
     sums.tokens += loaded.tokens;
   }
   sums.micro_batches = n_micro;
@@ -99,8 +99,9 @@ LoadedBatch Trainer::Impl::load_micro_batch() {
 }
 
 // forward (loss: the mean over this micro-batch) and backward: gradients add up
-// over the micro-batches of the step; the loss parts add up on the device.
-void Trainer::Impl::forward_backward(const Batch& batch, int64_t micro_batches, StepSums& sums) {
+// over the micro-batches of the step (all-reduced across processes during the
+// last one's backward); the loss parts add up on the device.
+void Trainer::Impl::forward_backward(const Batch& batch, int64_t micro_batches, bool sync_gradients, StepSums& sums) {
   ModelOutput output;
   {
     AutocastGuard autocast(precision, device);
@@ -108,6 +109,7 @@ void Trainer::Impl::forward_backward(const Batch& batch, int64_t micro_batches, 
   }
   if (!output.loss.defined()) throw RuntimeError("the model returned no loss: does the task's batch carry labels?");
   torch::Tensor loss = output.loss.to(torch::kFloat) / static_cast<double>(micro_batches);
+  data_parallel->before_backward(loss, sync_gradients);
   (scaler ? scaler->scale_loss(loss) : loss).backward();
   torch::NoGradGuard no_grad;
   // In double, as the host sums they replace: sum += float(loss) / micro_batches.
@@ -117,14 +119,9 @@ void Trainer::Impl::forward_backward(const Batch& batch, int64_t micro_batches, 
     if (part.defined()) add(sums.parts[name], part.detach().to(torch::kDouble) / static_cast<double>(micro_batches));
 }
 
-// Average the gradients across processes.
-void Trainer::Impl::synchronize_gradients() {
-  if (dist->world_size() <= 1) return;
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> grads;
-  for (const auto& p : params) grads.push_back(p.grad());
-  dist->all_reduce_mean(grads);
-}
+// Wait for the Reducer's bucket all-reduces (started during backward): every
+// process then holds the mean gradient.
+void Trainer::Impl::synchronize_gradients() { data_parallel->synchronize_gradients(); }
 
 // Unscale (fp16), clip and step at the scheduled learning rate.
 StepUpdate Trainer::Impl::clip_and_step() {
@@ -202,6 +199,7 @@ Metrics Trainer::Impl::evaluate(const std::string& predictions_path) {
     torch::NoGradGuard no_grad;
     AutocastGuard autocast(precision, device);
     m = task->evaluate(*model, eo);
+    m = dist->broadcast_metrics(m);  // every rank acts on rank 0's numbers (best model, early stopping)
   }
   model->train();
   return m;
@@ -279,7 +277,16 @@ Trainer::Trainer(RunConfig config, TrainOptions options)
 
 Trainer::~Trainer() = default;
 
-TrainResult Trainer::train() { return impl_->run(); }
+TrainResult Trainer::train() {
+  try {
+    return impl_->run();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {  // a collective inside backward (the Reducer's buckets)
+    if (impl_->dist->world_size() <= 1) throw;
+    throw RuntimeError(describe_collective_failure(*impl_->dist, e));
+  }
+}
 
 BertPreTrainedModel Trainer::model() const { return impl_->model; }
 

@@ -13,6 +13,7 @@
 #include "bertkit/core/json.h"
 #include "bertkit/nn/optimizers.h"
 #include "bertkit/training/batch_loader.h"
+#include "bertkit/training/data_parallel.h"
 #include "bertkit/training/distributed.h"
 #include "bertkit/training/loss_scaler.h"
 #include "bertkit/training/precision.h"
@@ -44,6 +45,7 @@ struct Trainer::Impl {
 
   torch::Device device = torch::kCPU;
   std::shared_ptr<Distributed> dist;
+  std::unique_ptr<DataParallel> data_parallel;  // gradient all-reduce (c10d Reducer)
   Precision precision = Precision::FP32;
   std::shared_ptr<Tokenizer> tokenizer;
   BertConfig model_config;
@@ -96,7 +98,7 @@ struct Trainer::Impl {
   void announce() const;
   StepSums accumulate_gradients();
   LoadedBatch load_micro_batch();
-  void forward_backward(const Batch& batch, int64_t micro_batches, StepSums& sums);
+  void forward_backward(const Batch& batch, int64_t micro_batches, bool sync_gradients, StepSums& sums);
   void synchronize_gradients();
   StepUpdate clip_and_step();
   bool advance_position(StepSums& sums);  // true at an epoch's end

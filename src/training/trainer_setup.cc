@@ -25,8 +25,9 @@ namespace bertkit {
 using json::Json;
 
 void Trainer::Impl::setup() {
-  const bool resuming = options.resume || !options.resume_from.empty();
   choose_device();
+  // torchrun restarted the workers after a failure: continue from the last checkpoint.
+  const bool resuming = options.resume || !options.resume_from.empty() || dist->launch().restart_count > 0;
   prepare_output_dir(resuming);
   load_tokenizer_and_model_config();
   create_task_and_metric();
@@ -43,7 +44,7 @@ void Trainer::Impl::choose_device() {
   const auto& tc = config.train;
   if (tc.num_threads > 0) torch::set_num_threads(tc.num_threads);
   device = parse_device(tc.device);
-  dist = Distributed::from_env(device);
+  dist = Distributed::from_env(device, {tc.distributed.backend, tc.distributed.timeout_seconds});
   if (device.is_cuda() && dist->world_size() > 1 && (tc.device == "auto" || tc.device == "cuda"))
     device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(dist->local_rank()));
   precision = parse_precision(tc.precision);
@@ -132,7 +133,11 @@ void Trainer::Impl::create_model() {
 void Trainer::Impl::create_optimizer() {
   const auto& tc = config.train;
   auto groups = group_parameters(*model, tc.weight_decay);
-  for (const auto& g : groups) params.push_back(g.param);
+  std::vector<std::string> param_names;
+  for (const auto& g : groups) {
+    params.push_back(g.param);
+    param_names.push_back(g.name);
+  }
   if (tc.optimizer == "lamb") {
     LambOptions lo;
     lo.lr = tc.learning_rate;
@@ -149,9 +154,12 @@ void Trainer::Impl::create_optimizer() {
     ao.eps = tc.adam_epsilon;
     optimizer = std::make_unique<AdamW>(std::move(groups), ao);
   }
-  torch::NoGradGuard no_grad;
-  dist->broadcast(params);  // every rank starts from rank 0's weights
-}
+  {
+    torch::NoGradGuard no_grad;
+    dist->broadcast(params);  // every rank starts from rank 0's weights
+  }
+  data_parallel = std::make_unique<DataParallel>(
+      dist, params, param_names, DataParallelOptions{tc.distributed.find_unused_parameters, tc.distributed.bucket_cap_mb});
 
 // The data order and the step counts it gives.
 void Trainer::Impl::plan_steps() {

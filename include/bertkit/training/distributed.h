@@ -1,19 +1,21 @@
-// Data-parallel training over LibTorch's c10d process groups (docs/architecture.md),
-// configured from the variables torchrun sets: RANK, WORLD_SIZE,
-// LOCAL_RANK, MASTER_ADDR, MASTER_PORT.
+// Processes of one data-parallel run over LibTorch's c10d process groups
+// (docs/architecture.md), placed by the variables torchrun sets (launch_env.h).
 //
-// The backend is Gloo (CPU tensors; CUDA tensors are staged through it too).
-// NCCL is used for CUDA when bertkit is compiled with -DBERTKIT_WITH_NCCL=1
-// against a CUDA LibTorch. Both need the c10d headers and, for Gloo, the gloo
-// headers (Debian: libgloo-dev); without them bertkit builds single-process
-// only and a WORLD_SIZE > 1 is an error saying so (distributed_available()).
+// Backends: Gloo for CPU tensors, NCCL for CUDA ones when the LibTorch has it
+// (found by CMake, no option to pass); `train.distributed.backend` chooses.
+// Without the c10d/gloo headers bertkit builds single-process only and a
+// WORLD_SIZE > 1 is an error saying so (distributed_available()).
+// Gradients are not averaged here but by the Reducer in data_parallel.h.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <torch/types.h>
+
+#include "bertkit/training/launch_env.h"
 
 namespace bertkit {
 
@@ -21,30 +23,55 @@ namespace bertkit {
 bool distributed_available();
 std::string distributed_backends();  // e.g. "gloo", "gloo, nccl", or "" when unavailable
 
+struct DistributedOptions {
+  std::string backend = "auto";  // auto | nccl | gloo
+  double timeout_seconds = 300;  // rendezvous and each collective
+};
+
 class Distributed {
  public:
   // World size 1 when WORLD_SIZE is unset or 1: every collective is a no-op.
-  // Otherwise connects to MASTER_ADDR:MASTER_PORT (rank 0 hosts the store).
-  // InputError naming the variable when one is missing or malformed.
-  static std::shared_ptr<Distributed> from_env(const torch::Device& device);
+  // Otherwise connects to MASTER_ADDR:MASTER_PORT (rank 0 hosts the store
+  // unless torchrun's agent does). InputError naming the variable when one is
+  // missing, malformed or inconsistent.
+  static std::shared_ptr<Distributed> from_env(const torch::Device& device, const DistributedOptions& options = {});
+  // The same from an explicit placement (tests run ranks as threads).
+  static std::shared_ptr<Distributed> connect(const LaunchEnv& env, const torch::Device& device,
+                                              const DistributedOptions& options = {});
   // A single-process instance.
   static std::shared_ptr<Distributed> single();
   virtual ~Distributed() = default;
 
-  int rank() const { return rank_; }
-  int world_size() const { return world_size_; }
-  int local_rank() const { return local_rank_; }
-  bool is_main() const { return rank_ == 0; }
-  // Average gradients (or any tensors) in place across processes, as one flat buffer.
-  virtual void all_reduce_mean(const std::vector<torch::Tensor>& tensors) {}
+  int rank() const { return env_.rank; }
+  int world_size() const { return env_.world_size; }
+  int local_rank() const { return env_.local_rank; }
+  bool is_main() const { return env_.rank == 0; }
+  const LaunchEnv& launch() const { return env_; }
+  const std::string& backend() const { return backend_; }  // "gloo", "nccl", "" for one process
+  double timeout_seconds() const { return timeout_seconds_; }
+
   // Sum a few scalars across processes.
   virtual std::vector<double> all_reduce_sum(const std::vector<double>& values) { return values; }
+  // Rank 0's values on every process (metrics that must agree everywhere).
+  virtual std::vector<double> broadcast_values(const std::vector<double>& values) { return values; }
+  // Rank 0's metric values under the same names (every rank evaluates the
+  // whole eval set, so accuracy/F1/seqeval/SQuAD see every prediction; this
+  // makes sure all ranks take the same decisions from them).
+  std::map<std::string, double> broadcast_metrics(const std::map<std::string, double>& metrics);
   // Copy rank 0's tensors to every process (initial weights).
   virtual void broadcast(const std::vector<torch::Tensor>& tensors) {}
   virtual void barrier() {}
 
  protected:
-  int rank_ = 0, world_size_ = 1, local_rank_ = 0;
+  LaunchEnv env_;
+  std::string backend_;
+  double timeout_seconds_ = 0;
 };
+
+// The message of a RuntimeError for a collective that failed on `dist`: which
+// rank, the cause, the timeout, and that the run resumes with --resume.
+std::string describe_collective_failure(const Distributed& dist, const std::string& cause);
+// The same for an exception (LibTorch's without their C++ backtrace).
+std::string describe_collective_failure(const Distributed& dist, const std::exception& cause);
 
 }  // namespace bertkit

@@ -38,6 +38,15 @@ struct TokenizerSection {
   std::string path;                         // dir / vocab.txt / .model; "" = model.pretrained
 };
 
+// train.distributed: how processes launched by torchrun (or with its
+// variables) talk to each other; ignored in a single process.
+struct DistributedSection {
+  std::string backend = "auto";             // auto (NCCL on CUDA, Gloo on CPU) | nccl | gloo
+  double timeout_seconds = 300;             // rendezvous and every collective: a dead rank fails the others after this
+  bool find_unused_parameters = false;      // as DDP's: for models whose loss does not reach every parameter
+  double bucket_cap_mb = 25;                // as DDP's bucket_cap_mb (the first bucket is 1 MiB)
+};
+
 struct TrainSection {
   std::string device = "auto";              // auto | cpu | cuda | cuda:N
   uint64_t seed = 42;
@@ -65,6 +74,7 @@ struct TrainSection {
   bool drop_last = false;                   // drop an incomplete last batch of an epoch (always with >1 process)
   int dataloader_workers = 1;               // threads collating the next batches during a step (0: on the training thread)
   bool group_by_length = false;             // HF's group_by_length: batches of similar lengths (megabatches sorted by length)
+  DistributedSection distributed;           // train.distributed: used when launched with WORLD_SIZE > 1
 };
 
 struct EvalSection {
