@@ -160,6 +160,7 @@ void Trainer::Impl::create_optimizer() {
   }
   data_parallel = std::make_unique<DataParallel>(
       dist, params, param_names, DataParallelOptions{tc.distributed.find_unused_parameters, tc.distributed.bucket_cap_mb});
+}
 
 // The data order and the step counts it gives.
 void Trainer::Impl::plan_steps() {
