@@ -58,6 +58,10 @@ static int capture_stdout(const std::string& full, std::string* output) {
 
 int run_command(const std::string& cmd, std::string* output) { return capture_stdout(cmd + " 2>&1", output); }
 
+int run_stdout(const std::string& cmd, std::string* output) {
+  return capture_stdout("{ " + cmd + "; } 2>/dev/null", output);
+}
+
 nlohmann::json run_json(const std::string& cmd) {
   // stdout alone is the JSON document; stderr goes to a file, shown on failure.
   const std::string err_path = make_temp_dir("bertkit-run-json") + "/stderr";

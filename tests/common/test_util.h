@@ -25,6 +25,9 @@ std::string make_temp_dir(const std::string& prefix = "bertkit-test");
 bool path_exists(const std::string& p);
 // Run a shell command, capture stdout+stderr; returns the exit code.
 int run_command(const std::string& cmd, std::string* output = nullptr);
+// Run a shell command, capture its stdout alone (stderr, e.g. progress lines, is
+// dropped); returns the exit code.
+int run_stdout(const std::string& cmd, std::string* output);
 // Run a command that must succeed and print one JSON document on stdout
 // (stderr kept apart and shown on failure); records a test failure and returns
 // null otherwise.

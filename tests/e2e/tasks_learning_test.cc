@@ -111,9 +111,9 @@ TEST(TasksLearning, Conll2003EntityF1RisesAndOffsetsSliceText) {
   }();
   for (const char* agg : {"none", "simple", "first", "average", "max"}) {
     std::string o;
-    ASSERT_EQ(test::run_command(test::bertkit_binary() + " predict " + dir + "/run/model --input " + dir +
-                                    "/in.jsonl --format jsonl --aggregation " + agg + " 2>/dev/null",
-                                &o),
+    ASSERT_EQ(test::run_stdout(test::bertkit_binary() + " predict " + dir + "/run/model --input " + dir +
+                                   "/in.jsonl --format jsonl --aggregation " + agg,
+                               &o),
               0);
     std::istringstream is(o);
     std::string line;
