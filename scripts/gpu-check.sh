@@ -50,10 +50,12 @@ TORCH_PREFIX=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
 log "torch $(python3 -c 'import torch;print(torch.__version__)') at $TORCH_PREFIX"
 
 # 2. Build against the wheel's LibTorch (the one CMAKE_PREFIX_PATH entry selects it). No network
-#    there: BERTKIT_WITH_HUB=OFF (no libcurl needed; Hub ids resolve from the cache only).
+#    there: BERTKIT_WITH_HUB=OFF (no libcurl needed; Hub ids resolve from the cache only). Neither
+#    cpp-httplib nor cairo (with its X11/font closure) is carried: no `serve`, SVG heatmaps only.
 log "configure + build ($(( $(date +%s) - T0 )) s)"
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$PREFIX/usr" -DBERTKIT_SHARED_DIR="$DEV/shared" -DBERTKIT_WITH_HUB=OFF \
+  -DBERTKIT_WITH_SERVE=OFF -DBERTKIT_WITH_CAIRO=OFF \
   -DZLIB_LIBRARY_RELEASE="$PREFIX/usr/lib/x86_64-linux-gnu/libz.so" -DCMAKE_CUDA_ARCHITECTURES=90 >"$OUT/cmake.log" 2>&1 || { tail -40 "$OUT/cmake.log"; exit 1; }
 TARGETS=${GPU_TARGETS:-"bertkit_exe test_model test_training bench_pretrain"}
 ninja -C build-gpu -j 16 -k 0 $TARGETS >"$OUT/build.log" 2>&1 || { grep -m20 -B2 -A8 "error" "$OUT/build.log"; }
