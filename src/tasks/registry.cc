@@ -6,6 +6,8 @@
 
 namespace bertkit {
 
+std::vector<std::string> finetune_task_names() { return {"classification", "ner", "qa"}; }
+
 void register_builtin_tasks() {
   static std::once_flag once;
   std::call_once(once, [] {
