@@ -6,7 +6,7 @@
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/core/json.h"
-#include "bertkit/core/torch_compat.h"
+#include "bertkit/nn/torch_compat.h"
 #include "bertkit/data/pretraining.h"
 #include "bertkit/tokenizers/tokenizer.h"
 #include "bertkit/training/run_config.h"
