@@ -8,6 +8,7 @@
 
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
+#include "bertkit/core/json.h"
 #include "bertkit/hub/resolve.h"
 #include "pipeline_util.h"
 
@@ -23,14 +24,6 @@ Pooling parse_pooling(const std::string& s) {
   throw InputError("unknown pooling '" + s + "': expected cls, mean, max or mean_sqrt_len_tokens");
 }
 
-static nlohmann::json read_json_file(const std::string& path) {
-  try {
-    return nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(path + ": not valid JSON (" + e.what() + ")");
-  }
-}
-
 EmbeddingModel load_embedding_model(const std::string& name_or_dir, const std::optional<EmbeddingOptions>& overrides,
                                     torch::Device device) {
   const std::string dir = hub::resolve_model_dir(name_or_dir);
@@ -41,7 +34,7 @@ EmbeddingModel load_embedding_model(const std::string& name_or_dir, const std::o
   if (file_exists(modules_path)) {
     em.sentence_transformers = true;
     opt.pooling.clear();
-    auto modules = read_json_file(modules_path);
+    auto modules = json::load_file(modules_path);
     if (!modules.is_array()) throw InputError(modules_path + ": expected an array of modules");
     bool has_pooling = false;
     for (const auto& mod : modules) {
@@ -52,13 +45,13 @@ EmbeddingModel load_embedding_model(const std::string& name_or_dir, const std::o
         transformer_dir = mdir;
         std::string sb = mdir + "/sentence_bert_config.json";
         if (file_exists(sb)) {
-          auto j = read_json_file(sb);
+          auto j = json::load_file(sb);
           if (j.contains("max_seq_length") && j["max_seq_length"].is_number_integer())
             opt.max_seq_length = j["max_seq_length"].get<std::size_t>();
         }
       } else if (type.find("Pooling") != std::string::npos) {
         has_pooling = true;
-        auto j = read_json_file(mdir + "/config.json");
+        auto j = json::load_file(mdir + "/config.json");
         if (j.contains("pooling_mode")) {  // sentence-transformers >= 5: "mean" or a list
           const auto& pm = j["pooling_mode"];
           if (pm.is_string())

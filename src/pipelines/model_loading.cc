@@ -3,6 +3,7 @@
 
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
+#include "bertkit/core/json.h"
 #include "bertkit/hub/resolve.h"
 #include "bertkit/models/checkpoint.h"
 
@@ -22,12 +23,7 @@ LoadedModel load_model(const std::string& name_or_dir, std::optional<Architectur
   m.dir = dir;
   const std::string tc = dir + "/tokenizer_config.json";
   if (file_exists(tc)) {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_file(tc));
-    } catch (const nlohmann::json::parse_error& e) {
-      throw InputError(tc + ": not valid JSON (" + e.what() + ")");
-    }
+    const nlohmann::json j = json::load_file(tc);
     if (j.contains("model_input_names") && j["model_input_names"].is_array()) {
       m.token_type_ids = false;
       for (auto& n : j["model_input_names"]) m.token_type_ids = m.token_type_ids || n == "token_type_ids";
