@@ -57,13 +57,13 @@ cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$PREFIX/usr" -DBERTKIT_SHARED_DIR="$DEV/shared" -DBERTKIT_WITH_HUB=OFF \
   -DBERTKIT_WITH_SERVE=OFF -DBERTKIT_WITH_CAIRO=OFF \
   -DZLIB_LIBRARY_RELEASE="$PREFIX/usr/lib/x86_64-linux-gnu/libz.so" -DCMAKE_CUDA_ARCHITECTURES=90 >"$OUT/cmake.log" 2>&1 || { tail -40 "$OUT/cmake.log"; exit 1; }
-TARGETS=${GPU_TARGETS:-"bertkit_exe test_model test_training bench_pretrain"}
+TARGETS=${GPU_TARGETS:-"bertkit_exe test_model test_training test_tasks bench_pretrain"}
 ninja -C build-gpu -j 16 -k 0 $TARGETS >"$OUT/build.log" 2>&1 || { grep -m20 -B2 -A8 "error" "$OUT/build.log"; }
 log "built ($(( $(date +%s) - T0 )) s)"
 
 # 3. Tests on CUDA (fixture parity runs on CPU and CUDA when a GPU is visible).
 export BERTKIT_SHARED=$DEV/shared BERTKIT_SOURCE_DIR=$ROOT BERTKIT_BINARY=$ROOT/build-gpu/bertkit
-for t in test_model test_training; do
+for t in test_model test_training test_tasks; do
   [ -x build-gpu/tests/$t ] || continue
   log "$t"
   timeout 300 build-gpu/tests/$t --gtest_brief=1 >/tmp/$t.log 2>&1; echo "$t rc=$?" | tee -a "$OUT/gpu-check.log"

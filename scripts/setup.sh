@@ -19,6 +19,8 @@ PACKAGES=(
   libgloo-dev                              # c10d Gloo: multi-process (torchrun-style) training
   libcurl4-openssl-dev libssl-dev          # models by Hub id: downloads into the HuggingFace cache
   libcpp-httplib-dev                       # bertkit serve (HTTP server); tests: HTTP client, the local Hub server
+  protobuf-compiler                        # tests: protoc decodes the TensorBoard event files
+  python3-sentencepiece mecab              # scripts/fixtures: reference SentencePiece / MeCab outputs
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

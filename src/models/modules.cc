@@ -6,7 +6,7 @@
 #include <torch/nn/functional.h>
 
 #include "bertkit/core/error.h"
-#include "bertkit/core/torch_compat.h"
+#include "bertkit/nn/torch_compat.h"
 
 namespace bertkit {
 

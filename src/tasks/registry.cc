@@ -3,12 +3,17 @@
 #include <mutex>
 
 #include "bertkit/tasks/finetune.h"
+#include "bertkit/tasks/pretraining_task.h"
 
 namespace bertkit {
+
+std::vector<std::string> finetune_task_names() { return {"classification", "ner", "qa"}; }
 
 void register_builtin_tasks() {
   static std::once_flag once;
   std::call_once(once, [] {
+    register_task("pretraining", make_pretraining_task);
+    register_task("mlm", make_mlm_task);
     register_task("classification", make_classification_task);
     register_task("text_classification", make_classification_task);
     register_task("ner", make_ner_task);

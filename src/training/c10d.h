@@ -8,7 +8,7 @@
 // the header only).
 #pragma once
 
-#include "bertkit/core/torch_compat.h"
+#include "bertkit/nn/torch_compat.h"
 #include "bertkit/training/distributed.h"
 
 #if __has_include(<torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>) && __has_include(<gloo/context.h>)

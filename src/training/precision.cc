@@ -3,7 +3,7 @@
 #include <ATen/autocast_mode.h>
 
 #include "bertkit/core/error.h"
-#include "bertkit/core/torch_compat.h"
+#include "bertkit/nn/torch_compat.h"
 
 namespace bertkit {
 

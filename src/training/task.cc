@@ -3,13 +3,12 @@
 #include <mutex>
 
 #include "bertkit/core/error.h"
-#include "bertkit/training/pretraining_task.h"
 
 namespace bertkit {
 
 namespace {
 std::map<std::string, TaskFactory>& registry() {
-  static std::map<std::string, TaskFactory> r = {{"pretraining", make_pretraining_task}, {"mlm", make_mlm_task}};
+  static std::map<std::string, TaskFactory> r;
   return r;
 }
 std::mutex& registry_mutex() {

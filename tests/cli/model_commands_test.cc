@@ -66,14 +66,38 @@ TEST(ForwardCommand, AttentionsAndErrors) {
   ASSERT_TRUE(got.count("attentions.1"));
   EXPECT_EQ(got.at("attentions.1").sizes(), (std::vector<int64_t>{3, 4, 16, 16}));
   EXPECT_FALSE(got.count("hidden_states.0"));
-  // --grads without labels: exit 2 (bad input).
+  // The logits are transformers' (same inputs as the fixture).
+  auto ref = load_safetensors(fixture("tokcls") + "/reference.safetensors");
+  ASSERT_TRUE(got.count("logits"));
+  EXPECT_LE(max_rel(got.at("logits"), ref.at("logits")), 1e-5);
+  // Attention probabilities: each query's row sums to 1 and padding keys get none
+  // (the fixture pads row 1 from token 11 and row 2 from token 7).
+  for (int layer = 0; layer < 2; ++layer) {
+    auto a = got.at("attentions." + std::to_string(layer)).to(torch::kFloat64);
+    EXPECT_LT((a.sum(-1) - 1).abs().max().item<double>(), 1e-5) << layer;
+    auto mask = ref.at("attention_mask").to(torch::kFloat64);  // [B, T]
+    auto on_padding = (a * (1 - mask).view({3, 1, 1, 16})).abs().max().item<double>();
+    EXPECT_LT(on_padding, 1e-6) << layer;
+  }
+  // --grads without labels: exit 2 (bad input), saying why.
   save_safetensors(dir + "/ids.safetensors", {{"input_ids", torch::ones({1, 4}, torch::kInt32)}});
-  EXPECT_EQ(cli({"forward", fixture("tokcls"), "--inputs", dir + "/ids.safetensors", "--output", dir + "/g.safetensors",
-                 "--grads"}),
-            2);
-  EXPECT_EQ(cli({"forward", fixture("tokcls"), "--inputs", dir + "/ids.safetensors", "--output", dir + "/g.safetensors"}),
+  int rc = -1;
+  std::string err = cli_stderr({"forward", fixture("tokcls"), "--inputs", dir + "/ids.safetensors", "--output",
+                                dir + "/g.safetensors", "--grads"},
+                               &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(err.find("--grads needs a loss"), std::string::npos) << err;
+  EXPECT_FALSE(file_exists(dir + "/g.safetensors"));
+  // Without --grads: logits [1, 4, 9] (the fixture's 9 NER labels), no loss.
+  ASSERT_EQ(cli({"forward", fixture("tokcls"), "--inputs", dir + "/ids.safetensors", "--output", dir + "/g.safetensors"}),
             0);
-  EXPECT_EQ(cli({"forward", fixture("tokcls"), "--output", dir + "/x.safetensors"}), 2);  // --inputs required
+  auto plain = load_safetensors(dir + "/g.safetensors");
+  ASSERT_TRUE(plain.count("logits"));
+  EXPECT_EQ(plain.at("logits").sizes(), (std::vector<int64_t>{1, 4, 9}));
+  EXPECT_FALSE(plain.count("loss"));
+  err = cli_stderr({"forward", fixture("tokcls"), "--output", dir + "/x.safetensors"}, &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(err.find("--inputs"), std::string::npos) << err;
 }
 
 TEST(ExportCommand, HalfPrecisionWithTokenizerFilesAndAnotherHead) {
@@ -92,6 +116,13 @@ TEST(ExportCommand, HalfPrecisionWithTokenizerFilesAndAnotherHead) {
   EXPECT_FALSE(file_exists(dst + "/trainer_state.json"));
   SafetensorsReader r(dst + "/model.safetensors");
   EXPECT_EQ(r.info("cls.seq_relationship.weight").dtype, StDType::F16);
+  // Every tensor is the source's, rounded to half precision (torch's rounding).
+  auto source = load_safetensors(src + "/model.safetensors");
+  auto half = load_safetensors(dst + "/model.safetensors");
+  for (const auto& [k, v] : source) {
+    ASSERT_TRUE(half.count(k)) << k;
+    EXPECT_TRUE(torch::equal(half.at(k), v.to(torch::kHalf))) << k;
+  }
   // Re-export as a masked LM: the NSP head is dropped, keys are BertForMaskedLM's.
   std::string mlm = src + "-mlm";
   ASSERT_EQ(cli({"export", src, mlm, "--head", "BertForMaskedLM"}), 0);
@@ -99,9 +130,18 @@ TEST(ExportCommand, HalfPrecisionWithTokenizerFilesAndAnotherHead) {
   EXPECT_FALSE(m.contains("cls.seq_relationship.weight"));
   EXPECT_FALSE(m.contains("bert.pooler.dense.weight"));
   EXPECT_TRUE(m.contains("cls.predictions.bias"));
+  // The shared weights are carried over unchanged.
+  auto masked = load_safetensors(mlm + "/model.safetensors");
+  for (const char* k : {"bert.encoder.layer.1.attention.self.query.weight", "cls.predictions.transform.dense.weight",
+                        "cls.predictions.bias"})
+    EXPECT_TRUE(torch::equal(masked.at(k), source.at(k))) << k;
   auto cfg = nlohmann::json::parse(read_file(mlm + "/config.json"));
   EXPECT_EQ(cfg["architectures"][0], "BertForMaskedLM");
-  EXPECT_EQ(cli({"export", src, dst, "--dtype", "fp8"}), 2);
+  int rc = -1;
+  std::string err = cli_stderr({"export", src, dst + "-fp8", "--dtype", "fp8"}, &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(err.find("fp8"), std::string::npos) << err;
+  EXPECT_FALSE(file_exists(dst + "-fp8"));
 }
 
 TEST(ExportCommand, SinusoidalBecomesAbsoluteWithIdenticalOutputs) {
@@ -133,7 +173,16 @@ TEST(ExportCommand, SinusoidalBecomesAbsoluteWithIdenticalOutputs) {
 
 TEST(InfoCommand, SummarisesAndChecksKeys) {
   BERTKIT_NEED_SHARED("fixtures/hf-tiny/seqcls");
-  EXPECT_EQ(cli({"info", fixture("seqcls")}), 0);
+  // Counted by hand from config.json (vocab 1000, hidden 64, 2 layers, intermediate 128,
+  // 64 positions, 2 types, 3 labels): embeddings 68352, each layer 33472, pooler 4160,
+  // classifier 195 = 139651 parameters in 5 + 2 x 16 + 2 + 2 = 41 tensors.
+  std::string out = cli_stdout({"info", fixture("seqcls")});
+  EXPECT_NE(out.find("architecture:   BertForSequenceClassification\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("config:         vocab 1000, hidden 64, layers 2, heads 4, intermediate 128, act gelu\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("parameters:     139651 (139.7K) in 41 tensors\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("labels:         3 (0=LABEL_0, 1=LABEL_1, 2=LABEL_2)\n"), std::string::npos) << out;
   // A config whose classifier disagrees with the weights: exit 2 naming the key.
   std::string dir = make_temp_dir("info");
   std::filesystem::copy_file(fixture("seqcls") + "/model.safetensors", dir + "/model.safetensors");
@@ -142,8 +191,13 @@ TEST(InfoCommand, SummarisesAndChecksKeys) {
   cfg.erase("label2id");
   cfg["num_labels"] = 7;
   write_file_atomic(dir + "/config.json", cfg.dump());
-  EXPECT_EQ(cli({"info", dir}), 2);
-  EXPECT_EQ(cli({"info", dir + "/missing"}), 2);
+  int rc = -1;
+  std::string err = cli_stderr({"info", dir}, &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(err.find("classifier.weight"), std::string::npos) << err;
+  err = cli_stderr({"info", dir + "/missing"}, &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(err.find(dir + "/missing"), std::string::npos) << err;  // names the path
 }
 
 }  // namespace

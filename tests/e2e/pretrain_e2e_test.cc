@@ -10,6 +10,7 @@
 #include "bertkit/core/fs.h"
 #include "bertkit/core/json.h"
 #include "bertkit/models/checkpoint.h"
+#include "bertkit/tasks/registry.h"
 #include "bertkit/training/run_config.h"
 #include "bertkit/training/trainer.h"
 #include "test_util.h"
@@ -42,6 +43,7 @@ TEST(PretrainE2E, LossFallsAndExportLoadsBackIdentically) {
                               "train.max_steps=200", "train.batch_size=16", "train.num_threads=1",
                               "eval.every_steps=100", "checkpoint.every_steps=0", "logging.every_steps=1",
                               "logging.progress=false"});
+  register_builtin_tasks();
   Trainer trainer(RunConfig::from_json(cfg));
   TrainResult r = trainer.train();
   ASSERT_EQ(r.global_step, 200);

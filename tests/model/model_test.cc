@@ -12,7 +12,7 @@
 
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
-#include "bertkit/core/torch_compat.h"
+#include "bertkit/nn/torch_compat.h"
 #include "bertkit/models/heads.h"
 #include "bertkit/nn/torch_bin.h"
 #include "model_test_util.h"

@@ -43,7 +43,7 @@
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
-#include "bertkit/core/torch_compat.h"
+#include "bertkit/nn/torch_compat.h"
 
 // at::_fused_adamw_ (CUDA) appeared in LibTorch 2.1.
 #define BERTKIT_HAVE_FUSED_ADAMW BERTKIT_TORCH_AT_LEAST(2, 1)

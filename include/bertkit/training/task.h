@@ -8,10 +8,10 @@
 // trainer_state.json), the optimisation loop, precision, checkpoints, logging,
 // best-checkpoint selection and early stopping.
 //
-// Tasks are found by name (create_task). The training layer's own tasks
-// ("pretraining", "mlm") are always known; the fine-tuning tasks of the tasks
-// layer are added by bertkit::register_builtin_tasks() (bertkit/tasks/registry.h),
-// which the CLI calls at start-up. A task of your own:
+// Tasks are found by name (create_task). The built-in tasks ("pretraining",
+// "mlm", the fine-tuning tasks) live in the tasks layer and are added by
+// bertkit::register_builtin_tasks() (bertkit/tasks/registry.h), which the CLI
+// calls at start-up. A task of your own:
 //
 //   bertkit::register_task("my_task", [](const bertkit::TaskInputs& in) {
 //     return std::make_unique<MyTask>(in);

@@ -1,4 +1,5 @@
-// The run config and the trainer: key-path errors, --set, exact resume, outputs.
+// The run config and the trainer (with the pretraining task): key-path errors,
+// --set, exact resume, outputs.
 #include <filesystem>
 #include <cmath>
 #include <fstream>
@@ -6,8 +7,9 @@
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/core/json.h"
-#include "bertkit/core/torch_compat.h"
+#include "bertkit/nn/torch_compat.h"
 #include "bertkit/data/pretraining.h"
+#include "bertkit/tasks/registry.h"
 #include "bertkit/tokenizers/tokenizer.h"
 #include "bertkit/training/run_config.h"
 #include "bertkit/training/tensorboard.h"
@@ -19,6 +21,9 @@ using namespace bertkit;
 using json::Json;
 
 namespace {
+
+// The pretraining task lives in the tasks layer, registered by the explicit call.
+const bool kTasksRegistered = (register_builtin_tasks(), true);
 
 std::string error_of(const std::function<void()>& f) {
   try {

@@ -1,4 +1,4 @@
-#include "bertkit/training/pretraining_task.h"
+#include "bertkit/tasks/pretraining_task.h"
 
 #include <cmath>
 

@@ -45,8 +45,8 @@ class PretrainingDataset : public Dataset {
   uint64_t static_seed_;
 };
 
-// The training layer's own tasks (always registered, see task.h): "pretraining"
-// (MLM + NSP, BertForPreTraining) and "mlm" (MLM only, BertForMaskedLM).
+// The pretraining tasks (registered by register_builtin_tasks(), tasks/registry.h):
+// "pretraining" (MLM + NSP, BertForPreTraining) and "mlm" (MLM only, BertForMaskedLM).
 std::unique_ptr<Task> make_pretraining_task(const TaskInputs& inputs);
 std::unique_ptr<Task> make_mlm_task(const TaskInputs& inputs);
 

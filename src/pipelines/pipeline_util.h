@@ -1,0 +1,35 @@
+// Helpers the pipelines share (src/pipelines/*.cc): one encoding as model
+// inputs, length caps, softmax, label names, code-point substrings.
+// Internal to bertkit_tasks. Legend: T tokens.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "bertkit/pipelines/pipelines.h"
+
+namespace bertkit::pipelines {
+
+// One encoding -> model inputs [1, T].
+Batch to_batch(const Encoding& e, torch::Device device);
+
+// The longest input the model and its tokenizer accept.
+std::size_t max_len(const LoadedModel& m);
+
+// A tensor's values as floats, on the host.
+std::vector<float> to_vector(const torch::Tensor& t);
+
+// numpy-style softmax over a row, in float32.
+std::vector<float> softmax(const std::vector<float>& x);
+
+// id2label[i], or HF's default name LABEL_i.
+std::string label_of(const BertConfig& c, int64_t i);
+
+// Length in code points, and the code points [a, b) of a UTF-8 string.
+std::size_t cp_len(const std::string& s);
+std::string cp_substr(const std::string& s, std::size_t a, std::size_t b);
+
+}  // namespace bertkit::pipelines
