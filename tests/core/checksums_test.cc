@@ -74,19 +74,3 @@ TEST(Checksums, NoManifestIsReportedAsUnverified) {
   EXPECT_NE(r.problem.find("checksums.json"), std::string::npos) << r.problem;
   fs::remove_all(dir);
 }
-
-TEST(Fs, WriteDirAtomicSwapsAnExistingDirectoryWhole) {
-  std::string root = test::make_temp_dir();
-  const std::string dir = root + "/d";
-  write_dir_atomic(dir, [](const std::string& tmp) {
-    write_file_atomic(tmp + "/a", "old");
-    write_file_atomic(tmp + "/only_old", "x");
-  });
-  write_dir_atomic(dir, [](const std::string& tmp) { write_file_atomic(tmp + "/a", "new"); });
-  EXPECT_EQ(read_file(dir + "/a"), "new");
-  EXPECT_FALSE(fs::exists(dir + "/only_old"));  // replaced, not merged
-  int entries = 0;
-  for (auto& e : fs::directory_iterator(root)) (void)e, ++entries;
-  EXPECT_EQ(entries, 1);  // no temporary or old directory left
-  fs::remove_all(root);
-}
