@@ -105,9 +105,10 @@ void write_file_atomic(const std::string& path, std::string_view data) {
   write_atomic(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw RuntimeError(tmp + ": cannot open for writing");
+    errno = 0;
     out.write(data.data(), static_cast<std::streamsize>(data.size()));
     out.flush();
-    if (!out) throw RuntimeError(tmp + ": write failed (disk full?)");
+    if (!out) throw RuntimeError(tmp + ": write failed (" + (errno ? std::string(std::strerror(errno)) + ": " : "") + "disk full?)");
   });
 }
 
