@@ -1,7 +1,10 @@
 // bertkit train: one JSON run config -> a trained model (any registered task).
 #include <algorithm>
+#include <atomic>
 #include <iostream>
 #include <memory>
+
+#include <signal.h>
 
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
@@ -21,6 +24,30 @@ struct TrainArgs {
   int64_t stop_after = 0;
   bool print_config = false;
 };
+
+// SIGINT / SIGTERM: the first asks the trainer to write a checkpoint after the
+// step in progress and stop (exit 128 + the signal's number); a second ends the
+// process at once, by that signal (checkpoints are written atomically, so
+// nothing on disk is half-written either way).
+std::atomic<int> stop_signal{0};
+
+extern "C" void on_train_stop_signal(int sig) {
+  if (stop_signal.exchange(sig) == 0) return;
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+void install_stop_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_train_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  // A file size limit (ulimit -f) then fails the write, which names the file,
+  // instead of killing the process.
+  ::signal(SIGXFSZ, SIG_IGN);
+}
 
 // configs/quickstart.json is `bertkit quickstart --config`'s, not a run config.
 void refuse_quickstart_config(const std::string& path) {
@@ -73,6 +100,8 @@ int run_train(const TrainArgs& a) {
   o.resume = a.resume;
   o.resume_from = a.resume_from;
   o.stop_after_steps = a.stop_after;
+  o.stop_signal = &stop_signal;
+  install_stop_signal_handlers();
   Trainer trainer(config, o);
   TrainResult r = trainer.train();
   json::Json j = {{"global_step", r.global_step}, {"seconds", r.seconds}, {"tokens_per_second", r.tokens_per_second},
@@ -82,7 +111,7 @@ int run_train(const TrainArgs& a) {
   if (r.best_metric) j["best_metric"] = *r.best_metric;
   for (const auto& [k, v] : r.last_eval) j["eval_" + k] = v;
   std::cout << j.dump() << "\n";
-  return 0;
+  return r.stop_signal != 0 ? 128 + r.stop_signal : 0;
 }
 
 Action setup(CLI::App& sub) {
@@ -97,7 +126,9 @@ Action setup(CLI::App& sub) {
   sub.add_option("--stop-after", a->stop_after,
                  "Stop (with a checkpoint) after this many optimizer steps in total, as if interrupted; continue with --resume");
   sub.add_flag("--print-config", a->print_config, "Print the resolved config (defaults filled in) and exit");
-  sub.footer("Config keys, defaults and outputs: docs/training.md (tasks: docs/tasks.md).\n");
+  sub.footer("SIGINT/SIGTERM: a checkpoint after the current step, then exit 128+signal (130, 143); a second signal "
+             "stops at once. --resume skips a damaged checkpoint (checksums.json) for the one before it.\n"
+             "Config keys, defaults, outputs, faults and recovery: docs/training.md (tasks: docs/tasks.md).\n");
   return [a] { return run_train(*a); };
 }
 

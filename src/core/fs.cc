@@ -1,13 +1,19 @@
 #include "bertkit/core/fs.h"
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <system_error>
+
+#include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/fault_injection.h"
 
 namespace fs = std::filesystem;
 
@@ -17,6 +23,37 @@ namespace {
 std::string unique_suffix() {
   static std::atomic<unsigned> counter{0};
   return ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+}
+
+// Flush a file's (or a directory's entries') data to the disk: a rename that
+// follows then never exposes a file whose blocks a power cut would lose.
+void sync_path(const std::string& path, bool directory) {
+  int fd = ::open(path.c_str(), (directory ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw RuntimeError(path + ": cannot open to sync: " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0 && err != EINVAL && err != EROFS)  // EINVAL/EROFS: a file system without fsync
+    throw RuntimeError(path + ": fsync failed (disk full?): " + std::strerror(err));
+}
+
+void sync_parent(const fs::path& p) { sync_path(p.has_parent_path() ? p.parent_path().string() : ".", true); }
+
+// Every file and directory under `dir`, then `dir` itself.
+void sync_tree(const std::string& dir) {
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file() || e.is_directory()) sync_path(e.path().string(), e.is_directory());
+  sync_path(dir, true);
+}
+
+// Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); false where the
+// file system cannot.
+bool exchange_paths(const std::string& a, const std::string& b) {
+#ifdef RENAME_EXCHANGE
+  return ::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) == 0;
+#else
+  return false;
+#endif
 }
 }  // namespace
 
@@ -52,9 +89,11 @@ void write_atomic(const std::string& path, const std::function<void(const std::s
   std::string tmp = path + unique_suffix();
   try {
     write(tmp);
+    sync_path(tmp, false);
     std::error_code ec;
     fs::rename(tmp, target, ec);
     if (ec) throw RuntimeError(path + ": cannot move " + tmp + " into place: " + ec.message());
+    sync_parent(target);
   } catch (...) {
     std::error_code ec;
     fs::remove(tmp, ec);
@@ -66,12 +105,16 @@ void write_file_atomic(const std::string& path, std::string_view data) {
   write_atomic(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw RuntimeError(tmp + ": cannot open for writing");
+    errno = 0;
     out.write(data.data(), static_cast<std::streamsize>(data.size()));
     out.flush();
-    if (!out) throw RuntimeError(tmp + ": write failed (disk full?)");
+    if (!out) throw RuntimeError(tmp + ": write failed (" + (errno ? std::string(std::strerror(errno)) + ": " : "") + "disk full?)");
   });
 }
 
+// The new directory is complete and on disk before it takes the name; an old
+// one is swapped out in the same rename (or, where the file system cannot swap,
+// moved aside just before), then removed.
 void write_dir_atomic(const std::string& dir, const std::function<void(const std::string&)>& fill) {
   fs::path target = fs::path(dir).lexically_normal();
   if (target.filename().empty()) target = target.parent_path();
@@ -82,19 +125,27 @@ void write_dir_atomic(const std::string& dir, const std::function<void(const std
   try {
     make_dirs(tmp);
     fill(tmp);
+    sync_tree(tmp);
+    kill_point("write_dir_atomic.filled");
     bool had_old = fs::exists(target);
-    if (had_old) {
-      fs::rename(target, old, ec);
-      if (ec) throw RuntimeError(dir + ": cannot move the previous directory aside: " + ec.message());
+    if (had_old && exchange_paths(tmp, target.string())) {
+      old = tmp;  // tmp now holds the previous directory
+    } else {
+      if (had_old) {
+        fs::rename(target, old, ec);
+        if (ec) throw RuntimeError(dir + ": cannot move the previous directory aside: " + ec.message());
+      }
+      fs::rename(tmp, target, ec);
+      if (ec) {
+        if (had_old) fs::rename(old, target, ec);  // put the previous one back
+        throw RuntimeError(dir + ": cannot move " + tmp + " into place");
+      }
     }
-    fs::rename(tmp, target, ec);
-    if (ec) {
-      if (had_old) fs::rename(old, target, ec);  // put the previous one back
-      throw RuntimeError(dir + ": cannot move " + tmp + " into place");
-    }
+    sync_parent(target);
+    kill_point("write_dir_atomic.renamed");
     if (had_old) fs::remove_all(old, ec);
   } catch (...) {
-    fs::remove_all(tmp, ec);
+    if (fs::exists(tmp, ec) && tmp != old) fs::remove_all(tmp, ec);
     throw;
   }
 }

@@ -221,6 +221,7 @@ void write_safetensors(const std::string& path, const std::vector<StTensorView>&
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw RuntimeError(tmp + ": cannot open for writing");
     unsigned char len[8];
+    errno = 0;
     uint64_t n = h.size();
     for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xff);
     out.write(reinterpret_cast<const char*>(len), 8);
@@ -228,7 +229,7 @@ void write_safetensors(const std::string& path, const std::vector<StTensorView>&
     for (const auto* t : order)
       if (t->nbytes) out.write(static_cast<const char*>(t->data), static_cast<std::streamsize>(t->nbytes));
     out.flush();
-    if (!out) throw RuntimeError(tmp + ": write failed (disk full?)");
+    if (!out) throw RuntimeError(tmp + ": write failed (" + (errno ? std::string(std::strerror(errno)) + ": " : "") + "disk full?)");
   });
 }
 

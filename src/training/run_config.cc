@@ -69,6 +69,7 @@ RunConfig RunConfig::from_json(const Json& j) {
     t.precision = r.choice("precision", t.precision, {"fp32", "bf16", "fp16"});
     r.read("fp16_init_scale", t.fp16_init_scale);
     r.read("fp16_growth_interval", t.fp16_growth_interval);
+    t.nan_policy = r.choice("nan_policy", t.nan_policy, {"stop", "skip"});
     r.read("num_threads", t.num_threads);
     r.read("drop_last", t.drop_last);
     r.read("dataloader_workers", t.dataloader_workers);
@@ -169,7 +170,8 @@ Json RunConfig::to_json() const {
                 {"power", t.power}, {"max_steps", t.max_steps}, {"epochs", t.epochs}, {"batch_size", t.batch_size},
                 {"gradient_accumulation_steps", t.gradient_accumulation_steps}, {"max_grad_norm", t.max_grad_norm},
                 {"precision", t.precision}, {"fp16_init_scale", t.fp16_init_scale},
-                {"fp16_growth_interval", t.fp16_growth_interval}, {"num_threads", t.num_threads},
+                {"fp16_growth_interval", t.fp16_growth_interval}, {"nan_policy", t.nan_policy},
+                {"num_threads", t.num_threads},
                 {"drop_last", t.drop_last}, {"dataloader_workers", t.dataloader_workers},
                 {"group_by_length", t.group_by_length},
                 {"distributed", {{"backend", t.distributed.backend}, {"timeout_seconds", t.distributed.timeout_seconds},

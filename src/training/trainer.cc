@@ -11,8 +11,10 @@
 #include <chrono>
 #include <cmath>
 #include <iostream>
+#include <limits>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/fault_injection.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/data/masking.h"
 #include "bertkit/models/checkpoint.h"
@@ -27,6 +29,19 @@ namespace {
 bool metric_improved(double value, const std::optional<double>& best, bool greater, double threshold) {
   if (!best) return true;
   return greater ? value > *best + threshold : value < *best - threshold;
+}
+
+// One flag read from the device: false when a gradient holds inf or NaN. The
+// gradients are all-reduced, so every process decides alike.
+bool gradients_finite(const std::vector<torch::Tensor>& params) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor bad;
+  for (const auto& p : params) {
+    if (!p.grad().defined()) continue;
+    auto nonfinite = p.grad().isfinite().logical_not().any();
+    bad = bad.defined() ? bad.logical_or(nonfinite) : nonfinite;
+  }
+  return !bad.defined() || !bad.item<bool>();
 }
 
 }  // namespace
@@ -47,7 +62,8 @@ TrainResult Trainer::Impl::run() {
     const bool epoch_end = advance_position(sums);
     tokens_since_log += sums.tokens;
     const bool last = state.global_step >= state.total_steps;
-    if (state.global_step % config.logging.every_steps == 0 || last || update.found_inf) {
+    const bool logged = state.global_step % config.logging.every_steps == 0 || last || update.found_inf;
+    if (logged) {
       read_step_losses(result);
       const double t = now();
       const double tok_s = static_cast<double>(tokens_since_log) * dist->world_size() / std::max(1e-9, t - time_of_log);
@@ -57,7 +73,7 @@ TrainResult Trainer::Impl::run() {
     }
     const double pause_start = now();  // evaluation and checkpoints are kept out of tokens/s
     stop = maybe_evaluate(result, epoch_end, last);
-    stop = maybe_checkpoint(result, last, stop) || stop;
+    stop = maybe_checkpoint(result, last, stop, logged) || stop;
     time_of_log += now() - pause_start;
   }
   read_step_losses(result);
@@ -109,6 +125,10 @@ void Trainer::Impl::forward_backward(const Batch& batch, int64_t micro_batches, 
   }
   if (!output.loss.defined()) throw RuntimeError("the model returned no loss: does the task's batch carry labels?");
   torch::Tensor loss = output.loss.to(torch::kFloat) / static_cast<double>(micro_batches);
+  if (sync_gradients) {  // once per step (its last micro-batch): the fault tests' non-finite loss
+    if (fault_injected("train.nan_loss")) loss = loss * std::numeric_limits<double>::quiet_NaN();
+    if (fault_injected("train.inf_loss")) loss = loss * std::numeric_limits<double>::infinity();
+  }
   data_parallel->before_backward(loss, sync_gradients);
   (scaler ? scaler->scale_loss(loss) : loss).backward();
   torch::NoGradGuard no_grad;
@@ -126,7 +146,9 @@ void Trainer::Impl::synchronize_gradients() { data_parallel->synchronize_gradien
 // Unscale (fp16), clip and step at the scheduled learning rate.
 StepUpdate Trainer::Impl::clip_and_step() {
   StepUpdate u;
-  u.found_inf = scaler ? !scaler->unscale_and_check(params) : false;
+  u.found_inf = scaler ? !scaler->unscale_and_check(params)
+                       : config.train.nan_policy == "skip" && !gradients_finite(params);
+  if (u.found_inf && !scaler) ++state.skipped_steps;
   if (!u.found_inf && config.train.max_grad_norm > 0) u.grad_norm = clip_grad_norm(params, config.train.max_grad_norm);
   u.lr = schedule.lr(state.global_step);
   optimizer->set_lr(u.lr);
@@ -159,29 +181,71 @@ void Trainer::Impl::read_step_losses(TrainResult& result) {
     values = dist->all_reduce_sum(values);
     for (double& v : values) v /= dist->world_size();
   }
-  for (std::size_t i = 0; i < values.size(); ++i) result.step_loss[unread_losses[i].first] = values[i];
+  int64_t first_nonfinite = -1;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    result.step_loss[unread_losses[i].first] = values[i];
+    if (!std::isfinite(values[i]) && first_nonfinite < 0) first_nonfinite = static_cast<int64_t>(i);
+  }
+  if (first_nonfinite >= 0) stop_on_nonfinite_loss(unread_losses[first_nonfinite].first, values[first_nonfinite]);
   unread_losses.clear();
+}
+
+// train.nan_policy "stop" (fp32/bf16; fp16's scaler skips such steps itself):
+// the run ends before any checkpoint holds the damaged weights.
+void Trainer::Impl::stop_on_nonfinite_loss(int64_t step, double loss) {
+  if (scaler || config.train.nan_policy != "stop") return;
+  const std::string last_good = last_checkpoint_before(step);
+  throw RuntimeError("step " + std::to_string(step) + ": the training loss is " + (std::isnan(loss) ? "nan" : "inf") +
+                     " (" + precision_name(precision) + "); stopped without writing a checkpoint. The last good checkpoint is " +
+                     (last_good.empty() ? std::string("none (no checkpoint was written before step ") + std::to_string(step) + ")"
+                                        : last_good + ": continue from it with --resume (a lower train.learning_rate?)") +
+                     ", or set train.nan_policy \"skip\" to skip such steps");
 }
 
 // Evaluate when due; true when early stopping fires.
 bool Trainer::Impl::maybe_evaluate(TrainResult& result, bool epoch_end, bool last) {
   const bool due = (config.eval.every_steps > 0 && state.global_step % config.eval.every_steps == 0) ||
                    (config.eval.per_epoch && epoch_end) || (last && config.eval.at_end);
-  if (!due || !evaluate_and_track(result)) return false;
+  if (!due) return false;
+  read_step_losses(result);  // a non-finite loss stops the run before the best model is saved
+  if (!evaluate_and_track(result)) return false;
   result.stopped_early = true;
   if (main_process()) std::cerr << "early stopping: no improvement of " << metric.name << " in "
                                 << state.evals_without_improvement << " evaluations\n";
   return true;
 }
 
-// Write a checkpoint when due; true when the run stops here (stop_after_steps).
-bool Trainer::Impl::maybe_checkpoint(TrainResult& result, bool last, bool stop) {
-  const bool interrupt = options.stop_after_steps > 0 && state.global_step >= options.stop_after_steps && !last;
+// Write a checkpoint when due; true when the run stops here (stop_after_steps
+// or a stop signal).
+bool Trainer::Impl::maybe_checkpoint(TrainResult& result, bool last, bool stop, bool logged) {
+  const int signal = last ? 0 : stop_signal_received(logged);
+  const bool interrupt = (options.stop_after_steps > 0 && state.global_step >= options.stop_after_steps && !last) ||
+                         signal != 0;
   if ((config.checkpoint.every_steps > 0 && state.global_step % config.checkpoint.every_steps == 0) ||
-      ((last || stop) && config.checkpoint.at_end) || interrupt)
+      ((last || stop) && config.checkpoint.at_end) || interrupt) {
+    read_step_losses(result);  // a non-finite loss stops the run before a checkpoint holds it
     save_checkpoint();
+  }
   if (interrupt) result.interrupted = true;
+  if (signal != 0) {
+    result.stop_signal = signal;
+    if (main_process())
+      std::cerr << "stopped by signal " << signal << " after step " << state.global_step << ": "
+                << out("checkpoint-" + std::to_string(state.global_step)) << " written; continue with --resume\n";
+  }
   return interrupt;
+}
+
+// The signal number when a stop signal arrived (TrainOptions::stop_signal).
+// With several processes every one must stop after the same step: they agree
+// at logging steps, where they exchange the losses anyway.
+int Trainer::Impl::stop_signal_received(bool logged) {
+  if (!options.stop_signal) return 0;  // every process of a run is started alike
+  const int local = options.stop_signal->load();
+  if (dist->world_size() <= 1) return local;
+  if (!logged) return 0;
+  const double any = dist->all_reduce_sum({local != 0 ? 1.0 : 0.0}).at(0);
+  return any > 0 ? (local != 0 ? local : 15) : 0;  // 15: SIGTERM, the signal torchrun forwards
 }
 
 Metrics Trainer::Impl::evaluate(const std::string& predictions_path) {
@@ -235,7 +299,7 @@ bool Trainer::Impl::evaluate_and_track(TrainResult& result) {
 void Trainer::Impl::finish(TrainResult& result) {
   result.global_step = state.global_step;
   result.tokens_per_second = static_cast<double>(state.tokens_seen) / std::max(1e-9, result.seconds);
-  result.skipped_steps = scaler ? scaler->skipped_steps() : 0;
+  result.skipped_steps = scaler ? scaler->skipped_steps() : state.skipped_steps;
   result.best_metric = state.best_metric;
   result.best_step = state.best_step;
   if (result.interrupted) return;

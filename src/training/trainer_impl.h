@@ -36,7 +36,7 @@ struct StepSums {
 struct StepUpdate {
   torch::Tensor grad_norm;   // 0-dim float on the device; undefined when not clipped
   double lr = 0;
-  bool found_inf = false;    // fp16 only (its skip decision reads one flag)
+  bool found_inf = false;    // skipped: fp16 overflow, or non-finite gradients with nan_policy "skip" (one flag read)
 };
 
 struct Trainer::Impl {
@@ -92,6 +92,9 @@ struct Trainer::Impl {
   void create_schedule_and_scaler();
   void write_run_config();
   void resume();
+  std::string newest_intact_checkpoint();
+  void set_aside_checkpoints_after(int64_t step);
+  void remove_unfinished_writes();
 
   // ---- the step (trainer.cc) ----------------------------------------------
   TrainResult run();
@@ -104,7 +107,9 @@ struct Trainer::Impl {
   bool advance_position(StepSums& sums);  // true at an epoch's end
   void read_step_losses(TrainResult& result);
   bool maybe_evaluate(TrainResult& result, bool epoch_end, bool last);
-  bool maybe_checkpoint(TrainResult& result, bool last, bool stop);
+  bool maybe_checkpoint(TrainResult& result, bool last, bool stop, bool logged);
+  int stop_signal_received(bool logged);
+  void stop_on_nonfinite_loss(int64_t step, double loss);
   Metrics evaluate(const std::string& predictions_path = "");
   bool evaluate_and_track(TrainResult& result);
   void finish(TrainResult& result);
@@ -119,6 +124,8 @@ struct Trainer::Impl {
 
   // ---- checkpoints (trainer_checkpoint.cc) --------------------------------
   void save_checkpoint();
+  void prune_checkpoints();
+  std::string last_checkpoint_before(int64_t step) const;
   void write_optimizer_state(const std::string& path);
 };
 

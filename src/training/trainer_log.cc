@@ -49,6 +49,8 @@ void Trainer::Impl::log_step(const StepSums& sums, const StepUpdate& update, dou
   if (scaler) {
     scalars["loss_scale"] = scaler->scale();
     scalars["skipped_steps"] = static_cast<double>(scaler->skipped_steps());
+  } else if (state.skipped_steps > 0) {  // train.nan_policy "skip"
+    scalars["skipped_steps"] = static_cast<double>(state.skipped_steps);
   }
   for (const auto& [k, v] : sums.parts) scalars[k] = v.item<double>();
   Json j = {{"step", state.global_step}, {"epoch", epoch_float()}};
@@ -62,7 +64,7 @@ void Trainer::Impl::log_step(const StepSums& sums, const StepUpdate& update, dou
   std::snprintf(buf, sizeof(buf), "step %lld/%lld | loss %.4f | lr %.3e | %.0f tok/s | %s elapsed | ETA %s%s",
                 static_cast<long long>(state.global_step), static_cast<long long>(state.total_steps), step_loss,
                 update.lr, tokens_per_second, format_duration(seconds).c_str(), format_duration(eta).c_str(),
-                update.found_inf ? " | fp16 overflow: step skipped" : "");
+                !update.found_inf ? "" : scaler ? " | fp16 overflow: step skipped" : " | non-finite gradients: step skipped");
   if (interactive) std::cerr << "\r" << buf << "\033[K" << std::flush;
   else std::cerr << buf << "\n";
 }

@@ -9,6 +9,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/cuda.h>
 
+#include "bertkit/core/checksums.h"
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/data/masking.h"
@@ -222,17 +223,21 @@ void Trainer::Impl::write_run_config() {
 }
 
 void Trainer::Impl::resume() {
+  if (main_process()) remove_unfinished_writes();
+  dist->barrier();
   std::string dir = options.resume_from;
   if (dir.empty()) {
-    auto cps = list_checkpoints(config.output.dir);
-    if (cps.empty()) {
+    dir = newest_intact_checkpoint();
+    if (dir.empty()) {
       if (main_process()) std::cerr << "resume: no checkpoint in " << config.output.dir << ", starting from scratch\n";
       return;
     }
-    dir = cps.back();
+  } else {
+    if (!file_exists(dir + "/trainer_state.json"))
+      throw InputError(dir + ": not a training checkpoint (no trainer_state.json)");
+    ChecksumReport check = verify_checksums(dir);
+    if (!check.ok()) throw InputError("--resume-from " + dir + ": " + check.problem);
   }
-  if (!file_exists(dir + "/trainer_state.json"))
-    throw InputError(dir + ": not a training checkpoint (no trainer_state.json)");
   TrainerState s = TrainerState::from_json(json::load_file(dir + "/trainer_state.json"), dir + "/trainer_state.json");
   if (s.world_size != dist->world_size())
     throw InputError(dir + ": checkpoint written with " + std::to_string(s.world_size) + " process(es), resuming with " +
@@ -258,9 +263,63 @@ void Trainer::Impl::resume() {
   if (scaler) scaler->set_state(s.loss_scale > 0 ? s.loss_scale : scaler->scale(), s.loss_scale_growth_tracker, s.skipped_steps);
   if (device.is_cuda()) torch::cuda::manual_seed_all(mix_seed(state.seed, static_cast<uint64_t>(state.global_step), 0xC0DA));
   drop_log_lines_after_checkpoint();
+  dist->barrier();  // every process has read its checkpoint
+  if (main_process() && options.resume_from.empty()) set_aside_checkpoints_after(state.global_step);
   if (main_process())
     std::cerr << "resume: " << dir << " (step " << state.global_step << ", epoch " << state.epoch << ", batch "
               << state.micro_batch << ")\n";
+}
+
+// The newest checkpoint whose files match checksums.json ("" when there is
+// none); a damaged one is reported and the one before it tried.
+std::string Trainer::Impl::newest_intact_checkpoint() {
+  auto cps = list_checkpoints(config.output.dir);
+  for (auto it = cps.rbegin(); it != cps.rend(); ++it) {
+    ChecksumReport check = verify_checksums(*it);
+    if (check.ok()) {
+      if (!check.has_manifest && main_process())
+        std::cerr << "resume: " << *it << " has no " << kChecksumsFile << " (written before bertkit recorded them): not verified\n";
+      return *it;
+    }
+    if (main_process()) std::cerr << "resume: " << *it << " is damaged: " << check.problem << "; trying the previous checkpoint\n";
+  }
+  if (!cps.empty())
+    throw InputError(config.output.dir + ": every checkpoint-* is damaged (see above); nothing to resume from");
+  return "";
+}
+
+// Checkpoints after the one resumed from are damaged ones (newest_intact_checkpoint
+// passed them): renamed checkpoint-<k>.damaged, kept for inspection but no
+// longer counted by keep_last or found by --resume.
+void Trainer::Impl::set_aside_checkpoints_after(int64_t step) {
+  for (const auto& cp : list_checkpoints(config.output.dir)) {
+    if (std::stoll(fs::path(cp).filename().string().substr(11)) <= step) continue;
+    std::string aside = cp + ".damaged";
+    for (int i = 1; fs::exists(aside); ++i) aside = cp + ".damaged." + std::to_string(i);
+    std::error_code ec;
+    fs::rename(cp, aside, ec);
+    std::cerr << "resume: set " << cp << " aside as " << aside << "\n";
+  }
+}
+
+// What a crash left of writes in progress: temporary directories of
+// write_dir_atomic (NAME.tmp.PID.N) and checkpoints being pruned
+// (checkpoint-<k>.deleting). None of them is complete or needed.
+void Trainer::Impl::remove_unfinished_writes() {
+  std::error_code ec;
+  if (!fs::is_directory(config.output.dir, ec)) return;
+  std::vector<fs::path> leftovers;
+  for (const auto& e : fs::directory_iterator(config.output.dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const bool ours = name.rfind("checkpoint-", 0) == 0 || name.rfind("model.", 0) == 0 || name.rfind("best.", 0) == 0;
+    const bool unfinished = name.find(".tmp.") != std::string::npos ||
+                            (name.size() > 9 && name.compare(name.size() - 9, 9, ".deleting") == 0);
+    if (e.is_directory() && ours && unfinished) leftovers.push_back(e.path());
+  }
+  for (const auto& p : leftovers) {
+    std::cerr << "resume: removing " << p.string() << " (left by an interrupted write)\n";
+    fs::remove_all(p, ec);
+  }
 }
 
 }  // namespace bertkit

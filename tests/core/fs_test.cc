@@ -61,3 +61,19 @@ TEST(Fs, MissingFileIsInputError) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/bertkit/file"), std::string::npos);
   }
 }
+
+TEST(Fs, WriteDirAtomicSwapsAnExistingDirectoryWhole) {
+  std::string root = test::make_temp_dir();
+  const std::string dir = root + "/d";
+  write_dir_atomic(dir, [](const std::string& tmp) {
+    write_file_atomic(tmp + "/a", "old");
+    write_file_atomic(tmp + "/only_old", "x");
+  });
+  write_dir_atomic(dir, [](const std::string& tmp) { write_file_atomic(tmp + "/a", "new"); });
+  EXPECT_EQ(read_file(dir + "/a"), "new");
+  EXPECT_FALSE(fs::exists(dir + "/only_old"));  // replaced, not merged
+  int entries = 0;
+  for (auto& e : fs::directory_iterator(root)) (void)e, ++entries;
+  EXPECT_EQ(entries, 1);  // no temporary or old directory left
+  fs::remove_all(root);
+}

@@ -70,6 +70,7 @@ struct TrainSection {
   std::string precision = "fp32";           // fp32 | bf16 | fp16 (CUDA)
   double fp16_init_scale = 65536.0;
   int64_t fp16_growth_interval = 2000;
+  std::string nan_policy = "stop";          // a non-finite (inf/NaN) loss in fp32/bf16: stop | skip (the step)
   int num_threads = 0;                      // CPU intra-op threads; 0 = LibTorch's default
   bool drop_last = false;                   // drop an incomplete last batch of an epoch (always with >1 process)
   int dataloader_workers = 1;               // threads collating the next batches during a step (0: on the training thread)

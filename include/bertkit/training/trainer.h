@@ -14,6 +14,7 @@
 //   predictions.jsonl                (eval.predictions) the final evaluation's predictions
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -43,7 +44,7 @@ struct TrainerState {
   int64_t evals_without_improvement = 0;
   double loss_scale = 0;         // fp16 dynamic loss scale (0: not fp16)
   int64_t loss_scale_growth_tracker = 0;
-  int64_t skipped_steps = 0;     // fp16 steps skipped on inf/NaN gradients
+  int64_t skipped_steps = 0;     // steps skipped on inf/NaN gradients (fp16, or train.nan_policy "skip")
   // The dropout RNG (CPU generator) state lives in optimizer.safetensors as "trainer.rng_state.cpu".
   nlohmann::json to_json() const;
   static TrainerState from_json(const nlohmann::json& j, const std::string& where);
@@ -56,12 +57,17 @@ struct TrainOptions {
   // total: simulates an interruption (used by the resume tests). 0: off.
   int64_t stop_after_steps = 0;
   bool export_model = true;      // write output.dir/model at the end
+  // Set (by a signal handler: bertkit train's SIGINT/SIGTERM) to a signal's
+  // number: the run writes a checkpoint after the step in progress and stops
+  // (with several processes: at the next logging step, all together). nullptr: none.
+  const std::atomic<int>* stop_signal = nullptr;
 };
 
 struct TrainResult {
   int64_t global_step = 0;
   bool stopped_early = false;        // early stopping fired
-  bool interrupted = false;          // stop_after_steps reached
+  bool interrupted = false;          // stop_after_steps reached, or stop_signal
+  int stop_signal = 0;               // the signal that stopped the run (0: none)
   std::map<int64_t, double> step_loss;  // training loss of each step run by this process
   Metrics last_eval;                 // the last evaluation (after restoring the best model, if any)
   std::optional<double> best_metric;
