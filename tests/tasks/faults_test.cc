@@ -12,6 +12,7 @@
 #include "bertkit/core/json.h"
 #include "bertkit/data/pretraining.h"
 #include "bertkit/nn/tensor_io.h"
+#include "bertkit/tasks/registry.h"
 #include "bertkit/tokenizers/tokenizer.h"
 #include "bertkit/training/run_config.h"
 #include "bertkit/training/trainer.h"
@@ -22,6 +23,9 @@ using namespace bertkit;
 using json::Json;
 
 namespace {
+
+// The pretraining task lives in the tasks layer, registered by the explicit call.
+const bool kTasksRegistered = (register_builtin_tasks(), true);
 
 const char* kVocab = "data/bert-vocab/bert-base-uncased-vocab.txt";
 
