@@ -142,7 +142,7 @@ def rows(a, work, shared):
                    hf("encode.py") + [texts], None, None, "s", 1.0,
                    "process wall both: bertkit tokenize (vocab load, read, encode, write JSONL, 1 thread) vs a "
                    "script running the slow BertTokenizer (Python start-up and imports included)"))
-    return out
+    return sorted(out, key=lambda r: bool(r.reps))  # the quick rows first, the BERT-base ones (r.reps set) last
 
 
 def main():
@@ -169,22 +169,22 @@ def main():
         started = time.time()
         load0 = os.getloadavg()
         table = [r for r in rows(a, work, os.path.abspath(a.shared)) if not a.only or a.only in r.name]
+        # Rows are printed as they finish, so a run cut short still leaves its measured rows.
+        print("| work | threads | bertkit | transformers | ratio (HF/bertkit) | range bertkit / HF | "
+              "process CPU s bertkit / HF | peak RSS MiB bertkit / HF | notes |")
+        print("|---|---|---|---|---|---|---|---|---|", flush=True)
         for r in table:
-            print(f"{r.name} ({r.threads} thread(s), {reps} alternating reps)", file=sys.stderr, flush=True)
+            print(f"{r.name} ({r.threads} thread(s), {r.reps or reps} alternating reps)", file=sys.stderr, flush=True)
             r.measure(reps, log)
+            print(r.cells(), flush=True)
         load1 = os.getloadavg()
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     mem = next((int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0) / 2 ** 20
-    print(f"Machine: {cpu}, {os.cpu_count()} cores, {mem:.0f} GiB; {platform.platform()}. "
+    print(f"\nMachine: {cpu}, {os.cpu_count()} cores, {mem:.0f} GiB; {platform.platform()}. "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, {(time.time() - started) / 60:.0f} min; "
           f"load average {load0[0]:.1f} at start, {load1[0]:.1f} at end. transformers {versions[0]} "
           f"(not 4.47: see scripts/bench/hfref-install.sh) on torch {versions[1]}; medians of {reps} alternating "
-          f"run(s) ({a.base_reps} for BERT-base rows){' (--quick: smoke test, not a measurement)' if a.quick else ''}.\n")
-    print("| work | threads | bertkit | transformers | ratio (HF/bertkit) | range bertkit / HF | "
-          "process CPU s bertkit / HF | peak RSS MiB bertkit / HF | notes |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in table:
-        print(r.cells())
+          f"run(s) ({a.base_reps} for BERT-base rows){' (--quick: smoke test, not a measurement)' if a.quick else ''}.")
 
 
 if __name__ == "__main__":

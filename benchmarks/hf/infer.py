@@ -29,7 +29,7 @@ def main():
     prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) if a.profile else None
     if prof:
         prof.__enter__()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with torch.inference_mode():
         for s in range(0, len(texts), a.batch_size):
             enc = tok(texts[s:s + a.batch_size], padding=True, truncation=True, max_length=a.max_length,
@@ -39,13 +39,13 @@ def main():
             logits = model(**enc).logits
             forward_s += time.perf_counter() - f0
             checksum += float(logits.abs().sum())
-    loop_s = time.perf_counter() - t0
+    loop_s, loop_cpu = time.perf_counter() - t0, time.process_time() - c0
     if prof:
         prof.__exit__(None, None, None)
         with open(a.profile, "w") as f:
             f.write(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=40))
     emit({"bench": "infer", "sentences": len(texts), "tokens": tokens, "batch_size": a.batch_size, "order": "file",
-          "threads": threads, "seconds": round(loop_s, 3), "forward_seconds": round(forward_s, 3),
+          "threads": threads, "seconds": round(loop_s, 3), "forward_seconds": round(forward_s, 3), "cpu_seconds": round(loop_cpu, 3),
           "load_seconds": round(load_s, 3), "sentences_per_second": round(len(texts) / loop_s, 1),
           "tokens_per_second": round(tokens / loop_s, 1), "checksum": checksum})
 
