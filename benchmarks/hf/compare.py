@@ -154,9 +154,10 @@ def main():
     ap.add_argument("--quick", action="store_true", help="smoke test: tiny shapes, one step, 64 dev sentences, 1 rep")
     ap.add_argument("--diagnose", action="store_true", help="also bench_infer's forward loops against HF's")
     ap.add_argument("--only", help="run only rows whose name contains this")
-    ap.add_argument("--log", default="compare-cpu.log", help="every child's output")
+    ap.add_argument("--log", help="every child's output (default: BUILD/compare-cpu.log)")
     a = ap.parse_args()
     a.build = os.path.abspath(a.build)
+    a.log = a.log or os.path.join(a.build, "compare-cpu.log")
     reps = 1 if a.quick else a.reps
     if a.quick:
         a.base_reps = 1

@@ -6,7 +6,7 @@
 # Needs: bertkit built (targets bertkit_exe bench_pretrain bench_finetune bench_infer) and the
 # transformers peer on Debian's torch 1.13 (scripts/bench/hfref-install.sh; HFREF=its DEST,
 # default /opt/hfref). Full mode is sized for about 15 minutes on a quiet 2-core machine;
-# --quick is a smoke test (tiny shapes, one step, one rep). Every child's output: compare-cpu.log.
+# --quick is a smoke test (tiny shapes, one step, one rep). Every child's output: build/compare-cpu.log.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HFREF=${HFREF:-/opt/hfref}
