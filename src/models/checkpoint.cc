@@ -1,5 +1,6 @@
 #include "bertkit/models/checkpoint.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -233,7 +234,9 @@ torch::Tensor mapped_tensor(const SafetensorsReader& reader, const std::string& 
 // of 0.9 GB for BERT-base).
 void load_mapped_safetensors(const BertPreTrainedModel& model, const std::string& path, LoadReport& r) {
   SafetensorsReader reader(path);
-  copy_weights(model, reader.names(), [&](const std::string& name) { return mapped_tensor(reader, name); }, path, r);
+  std::vector<std::string> names = reader.names();
+  std::sort(names.begin(), names.end());  // the order load_weights sees (a std::map's): the first of two spellings wins
+  copy_weights(model, names, [&](const std::string& name) { return mapped_tensor(reader, name); }, path, r);
 }
 
 }  // namespace
