@@ -1,6 +1,9 @@
 #include "bertkit/models/checkpoint.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <set>
 #include <sstream>
@@ -183,12 +186,14 @@ std::map<std::string, std::string> map_checkpoint_keys(const std::vector<std::st
   return mapping;
 }
 
-void load_weights(const BertPreTrainedModel& model, const std::map<std::string, torch::Tensor>& weights,
-                  const std::string& where, LoadReport* report) {
-  std::vector<std::string> keys;
-  for (const auto& kv : weights) keys.push_back(kv.first);
-  LoadReport local;
-  LoadReport& r = report ? *report : local;
+namespace {
+
+// Copies each checkpoint tensor that maps onto a parameter into it (converting dtype), taking
+// the tensors one at a time from `fetch(checkpoint name)`: shape mismatch is an InputError
+// naming the key and both shapes. Fills the report (missing/unexpected/renamed).
+void copy_weights(const BertPreTrainedModel& model, const std::vector<std::string>& keys,
+                  const std::function<torch::Tensor(const std::string&)>& fetch, const std::string& where,
+                  LoadReport& r) {
   std::vector<std::string> unexpected;
   auto mapping = map_checkpoint_keys(keys, model, &r, &unexpected);
   torch::NoGradGuard no_grad;
@@ -198,7 +203,7 @@ void load_weights(const BertPreTrainedModel& model, const std::map<std::string, 
       r.missing_keys.push_back(p.key());
       continue;
     }
-    const auto& src = weights.at(it->second);
+    const torch::Tensor src = fetch(it->second);
     if (src.sizes() != p.value().sizes())
       throw InputError(where + ": size mismatch for " + p.key() + ": the checkpoint has " + it->second + " of shape " +
                        shape_str(src.sizes()) + ", the model (config.json) expects " + shape_str(p.value().sizes()) +
@@ -207,9 +212,41 @@ void load_weights(const BertPreTrainedModel& model, const std::map<std::string, 
                             : ""));
     if (!src.is_floating_point())
       throw InputError(where + ": " + it->second + " has a non-floating dtype; expected float weights");
-    p.value().copy_(src.to(p.value().scalar_type()));
+    p.value().copy_(src);  // converts the dtype on the way
   }
   r.unexpected_keys.insert(r.unexpected_keys.end(), unexpected.begin(), unexpected.end());
+}
+
+// A tensor over the mapped bytes (read-only, valid while the reader lives) when they are
+// aligned for its dtype, else a copy.
+torch::Tensor mapped_tensor(const SafetensorsReader& reader, const std::string& name) {
+  const auto& info = reader.info(name);
+  const auto dtype = to_torch_dtype(info.dtype);
+  const void* bytes = reader.data(name);
+  if (info.nbytes() == 0 || reinterpret_cast<std::uintptr_t>(bytes) % c10::elementSize(dtype) != 0)
+    return read_tensor(reader, name);
+  return torch::from_blob(const_cast<void*>(bytes), info.shape, torch::TensorOptions().dtype(dtype));
+}
+
+// Loads a single model.safetensors straight from its mapping into the parameters: no copy
+// of the whole checkpoint is made, so loading peaks at the model plus the file's mapped
+// pages (read_checkpoint_weights + load_weights also held a full copy: about 1.4 GB instead
+// of 0.9 GB for BERT-base).
+void load_mapped_safetensors(const BertPreTrainedModel& model, const std::string& path, LoadReport& r) {
+  SafetensorsReader reader(path);
+  std::vector<std::string> names = reader.names();
+  std::sort(names.begin(), names.end());  // the order load_weights sees (a std::map's): the first of two spellings wins
+  copy_weights(model, names, [&](const std::string& name) { return mapped_tensor(reader, name); }, path, r);
+}
+
+}  // namespace
+
+void load_weights(const BertPreTrainedModel& model, const std::map<std::string, torch::Tensor>& weights,
+                  const std::string& where, LoadReport* report) {
+  std::vector<std::string> keys;
+  for (const auto& kv : weights) keys.push_back(kv.first);
+  LoadReport local;
+  copy_weights(model, keys, [&](const std::string& name) { return weights.at(name); }, where, report ? *report : local);
 }
 
 BertPreTrainedModel load_pretrained(const std::string& dir, const LoadOptions& options, LoadReport* report) {
@@ -229,11 +266,15 @@ BertPreTrainedModel load_pretrained(const std::string& dir, const LoadOptions& o
     }
   }
   auto model = create_model(arch, config);
-  std::string source;
-  auto weights = read_checkpoint_weights(dir, &source);
   LoadReport local;
   LoadReport& r = report ? *report : local;
-  load_weights(model, weights, source, &r);
+  const std::string single = join_path(dir, "model.safetensors");
+  if (file_exists(single)) {
+    load_mapped_safetensors(model, single, r);
+  } else {
+    std::string source;
+    load_weights(model, read_checkpoint_weights(dir, &source), source, &r);
+  }
   if (options.verbose) print_report(r, architecture_name(arch), dir);
   model->to(options.device);
   return model;
