@@ -149,15 +149,27 @@ TEST(TrainCommand, PrintConfigIsTheRunConfigTheRunWrites) {
 }
 
 TEST(TrainCommand, PrintConfigValidates) {
-  const std::string sst2 = source_dir() + "/configs/sst2.json";
+  BERTKIT_NEED_SHARED(kVocab);
+  std::string dir = make_temp_dir("printconfig-bad");
+  std::ofstream(dir + "/data.tsv") << "sentence\tlabel\na good film\t1\n";
+  json c = quiet_cpu_run(2);
+  c["model"] = {{"config", tiny_model()}};
+  c["tokenizer"] = {{"path", shared_path(kVocab)}};
+  c["task"] = {{"type", "classification"}};
+  c["data"] = {{"train", dir + "/data.tsv"}};
+  c["output"] = {{"dir", dir + "/run"}};
+  const std::string cfg = write_config(dir + "/c.json", c);
   int rc = 0;
-  std::string err = cli_stderr({"train", sst2, "--set", "task.type=foo", "--print-config"}, &rc);
+  std::string err = cli_stderr({"train", cfg, "--set", "task.type=foo", "--print-config"}, &rc);
   EXPECT_EQ(rc, 2);
   EXPECT_NE(err.find("task.type"), std::string::npos) << err;
   EXPECT_NE(err.find("classification"), std::string::npos) << err;  // the known tasks are listed
-  err = cli_stderr({"train", sst2, "--set", "train.device=tpu", "--print-config"}, &rc);
+  err = cli_stderr({"train", cfg, "--set", "train.device=tpu", "--print-config"}, &rc);
   EXPECT_EQ(rc, 2);
   EXPECT_NE(err.find("tpu"), std::string::npos) << err;
+  err = cli_stderr({"train", cfg, "--set", "data.train=" + dir + "/missing.tsv", "--print-config"}, &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(err.find("missing.tsv"), std::string::npos) << err;
 }
 
 TEST(PrepareCommand, RefusesToMixWithEarlierShards) {
