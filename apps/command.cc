@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <iostream>
-#include <sstream>
+#include <stdexcept>
 
 #include <torch/version.h>
 
@@ -21,59 +21,49 @@ std::vector<Command>& registry() {
 
 namespace {
 
-// CLI11 2.1 reads a value of a list option or positional that starts with '['
-// and ends with ']' as a list literal ("[a,b]" -> a, b), so `predict "[MASK]"`
-// got "MASK"; it has no setting that turns this off for a positional list
-// (allow_extra_args(false) also stops a positional from taking more than one
-// value). Texts are data: before parsing, every argument that ends in ']' gets
-// a guard byte that UTF-8 text never holds, so CLI11 no longer sees a list, and
-// every option removes the guard again before it stores the value.
-constexpr char kListGuard = '\xFF';
+// A top-level subcommand: keeps the arguments CLI11 matched to no option (the
+// free arguments of add_verbatim_positionals) with what CLI11 took them for.
+class CommandApp : public CLI::App {
+ public:
+  CommandApp(std::string description, std::string name) : CLI::App(std::move(description), std::move(name)) {}
 
-bool ends_with_bracket(const std::string& s) { return !s.empty() && s.back() == ']'; }
-
-std::string remove_guards(std::string s) {
-  s.erase(std::remove(s.begin(), s.end(), kListGuard), s.end());
-  return s;
-}
-
-void unguard_option_values(CLI::App& app) {
-  for (CLI::Option* opt : app.get_options())
-    opt->transform([](std::string v) {
-      if (v.size() >= 2 && v.back() == kListGuard && v[v.size() - 2] == ']') v.pop_back();
-      return v;
-    });
-  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) unguard_option_values(*sub);
-}
-
-std::vector<std::string> guard_bracketed_arguments(int argc, const char* const* argv) {
-  std::vector<std::string> args(argv, argv + argc);
-  for (std::size_t i = 1; i < args.size(); ++i)
-    if (ends_with_bracket(args[i])) args[i] += kListGuard;
-  return args;
-}
-
-// app.exit(e) with the guards taken out of the message it prints.
-int report_parse_result(CLI::App& app, const CLI::Error& e) {
-  std::ostringstream out, err;
-  int rc = app.exit(e, out, err);
-  std::cout << remove_guards(out.str());
-  std::cerr << remove_guards(err.str());
-  return rc;
-}
+  // The free arguments in command-line order; CLI::ExtrasError for unknown options.
+  std::vector<std::string> free_arguments() const {
+    std::vector<std::string> texts, unknown;
+    for (const auto& [kind, arg] : missing_) {
+      if (kind == CLI::detail::Classifier::NONE) texts.push_back(arg);
+      else if (kind != CLI::detail::Classifier::POSITIONAL_MARK) unknown.push_back(arg);
+    }
+    if (!unknown.empty()) throw CLI::ExtrasError(get_name(), unknown);
+    return texts;
+  }
+};
 
 }  // namespace
+
+CLI::Option* verbatim_values(CLI::Option* opt) { return opt->allow_extra_args(false); }
+
+CLI::Option* add_verbatim_positionals(CLI::App& sub, const std::string& name, std::vector<std::string>& values,
+                                      const std::string& description) {
+  auto* command = dynamic_cast<CommandApp*>(&sub);
+  if (command == nullptr) throw std::logic_error("add_verbatim_positionals: " + sub.get_name() + " is not a command");
+  CLI::Option* opt = verbatim_values(sub.add_option(name, values, description));
+  sub.allow_extras();
+  sub.callback([command, &values] {
+    for (auto& text : command->free_arguments()) values.push_back(std::move(text));
+  });
+  return opt;
+}
 
 void build_parser(CLI::App& app, std::vector<std::pair<CLI::App*, Action>>& actions) {
   auto& cmds = registry();
   std::sort(cmds.begin(), cmds.end(), [](const Command& a, const Command& b) { return a.name < b.name; });
   for (auto& c : cmds) {
-    CLI::App* sub = app.add_subcommand(c.name, c.description);
+    CLI::App* sub = app.add_subcommand(std::make_shared<CommandApp>(c.description, c.name));
     sub->group(c.group);
     actions.emplace_back(sub, c.setup(*sub));
   }
   app.require_subcommand(1);
-  unguard_option_values(app);
 }
 
 std::string version_line() {
@@ -89,14 +79,11 @@ int run(int argc, const char* const* argv) {
   std::vector<std::pair<CLI::App*, Action>> actions;
   try {
     build_parser(app, actions);
-    std::vector<std::string> args = guard_bracketed_arguments(argc, argv);
-    std::vector<const char*> guarded;
-    for (const auto& a : args) guarded.push_back(a.c_str());
-    app.parse(static_cast<int>(guarded.size()), guarded.data());
+    app.parse(argc, argv);
   } catch (const CLI::Success& e) {
-    return report_parse_result(app, e);
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    int rc = report_parse_result(app, e);
+    int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   } catch (const Error& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -31,6 +31,21 @@ struct Registrar {
   explicit Registrar(Command c) { registry().push_back(std::move(c)); }
 };
 
+// Texts and file names are data: "[MASK]", "[Tim Cook]" or "notes]" reach the
+// command as typed. CLI11 2.1 reads an argument that starts with '[' and ends
+// with ']' as a list literal ("[a,b]" -> a, b) only for an option that takes
+// several values per occurrence (allow_extra_args), which is also what lets a
+// list positional take more than one argument. So:
+//  - a list option takes one value per occurrence (`--set a=1 --set b=2`;
+//    a delimiter, where set, still splits "a,b"): verbatim_values(opt);
+//  - a list positional takes its first value through CLI11 (one value: never a
+//    list literal) and the others as the command's free arguments, in order,
+//    after parsing (an unknown option among them is still an error):
+//    add_verbatim_positionals(sub, ...), on a subcommand build_parser made.
+CLI::Option* verbatim_values(CLI::Option* opt);
+CLI::Option* add_verbatim_positionals(CLI::App& sub, const std::string& name, std::vector<std::string>& values,
+                                      const std::string& description);
+
 // Build the full parser: `app` gets one subcommand per registered Command.
 // Returns, via `selected`, the action of the subcommand that was parsed.
 // Used by main() and by the parser tests.

@@ -1,12 +1,14 @@
 // bertkit evaluate: a fine-tuned checkpoint + a dataset -> metrics JSON.
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <torch/torch.h>
 
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/core/json.h"
+#include "bertkit/core/progress.h"
 #include "bertkit/models/checkpoint.h"
 #include "bertkit/models/config.h"
 #include "bertkit/tasks/finetune.h"
@@ -64,6 +66,12 @@ int run_evaluate(const EvalArgs& a) {
   eo.device = in.context.device;
   eo.batch_size = a.batch_size;
   eo.predictions_path = a.predictions;
+  // Progress on stderr (stdout holds the metrics); QA counts its windows.
+  std::optional<ProgressLine> progress;
+  eo.on_progress = [&](int64_t done, int64_t total) {
+    if (!progress) progress.emplace("evaluate:", total, type == "qa" ? "features" : "examples");
+    progress->update(done);
+  };
   Metrics m = t->evaluate(*model, eo);
   json::Json out = json::Json::object();
   for (auto& [k, v] : m) out[k] = v;
@@ -79,7 +87,7 @@ Action setup(CLI::App& sub) {
   sub.add_option("--config", a->config, "Run config whose task and data sections describe the dataset");
   sub.add_option("--task", a->task, "classification, ner or qa (default: task.type of --config)");
   sub.add_option("--data", a->data, "Evaluation file (overrides data.eval)");
-  sub.add_option("--set", a->sets, "Override a config key, e.g. --set data.text_column=sentence");
+  verbatim_values(sub.add_option("--set", a->sets, "Override a config key, e.g. --set data.text_column=sentence (repeatable)"));
   sub.add_option("-o,--output", a->output, "Also write the metrics JSON here");
   sub.add_option("--predictions", a->predictions, "Write one JSON line per example (prediction and gold)");
   sub.add_option("--batch-size", a->batch_size, "Evaluation batch size")->capture_default_str();

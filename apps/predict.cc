@@ -218,7 +218,7 @@ int run_predict(const PredictArgs& a) {
 Action setup(CLI::App& sub) {
   auto a = std::make_shared<PredictArgs>();
   sub.add_option("model", a->model, "Model directory (HF or sentence-transformers) or Hub id (org/name[@revision])")->required();
-  sub.add_option("texts", a->texts, "Input texts");
+  add_verbatim_positionals(sub, "texts", a->texts, "Input texts (passed as typed: \"[MASK]\" is one text)");
   sub.add_option("--task", a->task,
                  "auto (from config.json), text-classification, token-classification, question-answering, fill-mask, "
                  "embeddings")

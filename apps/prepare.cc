@@ -75,7 +75,7 @@ int run_prepare(const PrepareArgs& a) {
 
 Action setup(CLI::App& sub) {
   auto a = std::make_shared<PrepareArgs>();
-  sub.add_option("inputs", a->inputs, "Text files (plain or .gz) or folders of them")->required();
+  add_verbatim_positionals(sub, "inputs", a->inputs, "Text files (plain or .gz) or folders of them")->required();
   sub.add_option("-o,--output", a->output, "Output folder for shards and index.json")->required();
   sub.add_option("-t,--tokenizer", a->tokenizer, "Tokenizer: model dir, vocab.txt, SentencePiece .model or Hub id")->required();
   sub.add_option("--format", a->format,

@@ -325,7 +325,7 @@ Action setup(CLI::App& sub) {
   auto a = std::make_shared<QuickArgs>();
   sub.add_option("--out", a->out, "Output folder")->capture_default_str();
   sub.add_option("--config", a->config, "Quickstart config (default: embedded, same as configs/quickstart.json)");
-  sub.add_option("--set", a->sets, "Override a quickstart config key, e.g. --set pretrain.steps=100");
+  verbatim_values(sub.add_option("--set", a->sets, "Override a quickstart config key, e.g. --set pretrain.steps=100 (repeatable)"));
   sub.add_option("--steps", a->steps, "Pretraining steps (overrides pretrain.steps)");
   sub.add_option("--epochs", a->epochs, "Fine-tuning epochs (overrides finetune.epochs)");
   sub.add_option("--device", a->device, "auto, cpu, cuda, cuda:N")->capture_default_str();

@@ -1,4 +1,5 @@
-// bertkit tokenize: text -> ids/tokens/offsets in the HF fixture's JSONL format.
+// bertkit tokenize: text -> ids/tokens/offsets in the HF fixture's JSONL format,
+// or ids alone (--output-format ids).
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -27,6 +28,7 @@ struct TokenizeArgs {
   bool all_fields = false;
   bool decode = false;
   std::string format = "jsonl";
+  std::string output_format = "jsonl";
   unsigned threads = 0;
   std::string input, output;
   std::vector<std::string> texts;
@@ -76,8 +78,14 @@ int run_tokenize(const TokenizeArgs& a) {
 
   std::vector<bertkit::TokenizeInput> inputs;
   if (!a.input.empty()) {
-    std::string content = a.input == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {})
-                                         : bertkit::read_file(a.input);
+    std::string content;
+    if (a.input == "-") {
+      std::ostringstream in;
+      in << std::cin.rdbuf();
+      content = std::move(in).str();
+    } else {
+      content = bertkit::read_file(a.input);
+    }
     inputs = bertkit::parse_tokenize_inputs(content, a.input == "-" ? "<stdin>" : a.input, format);
   }
   for (const auto& t : a.texts) {
@@ -91,12 +99,16 @@ int run_tokenize(const TokenizeArgs& a) {
   out_opt.overflowing = a.overflowing;
   out_opt.all_fields = a.all_fields;
   out_opt.decode = a.decode;
+  out_opt.ids_only = a.output_format == "ids";
+  if (out_opt.ids_only && (a.overflowing || a.all_fields || a.decode))
+    throw bertkit::InputError("--output-format ids writes the ids alone: drop --overflowing, --all-fields and --decode");
   if (a.output.empty() || a.output == "-") {
-    bertkit::tokenize_to_jsonl(*tok, inputs, opt, out_opt, a.threads, std::cout);
+    bertkit::write_tokenized(*tok, inputs, opt, out_opt, a.threads, std::cout);
+    std::cout.flush();
   } else {
     std::ostringstream ss;
-    bertkit::tokenize_to_jsonl(*tok, inputs, opt, out_opt, a.threads, ss);
-    bertkit::write_file_atomic(a.output, ss.str());
+    bertkit::write_tokenized(*tok, inputs, opt, out_opt, a.threads, ss);
+    bertkit::write_file_atomic(a.output, std::move(ss).str());
   }
   return 0;
 }
@@ -133,8 +145,13 @@ bertkit::cli::Action setup(CLI::App& sub) {
       ->check(CLI::IsMember({"jsonl", "text", "words"}));
   sub.add_option("--threads", a->threads, "Encoding threads (0: all cores)");
   sub.add_option("--input,-i", a->input, "Input file (- for stdin)");
-  sub.add_option("--output,-o", a->output, "Output JSONL (default: stdout)");
-  sub.add_option("text", a->texts, "Texts to tokenize (besides --input)");
+  sub.add_option("--output,-o", a->output, "Output file (default: stdout)");
+  sub.add_option("--output-format", a->output_format,
+                 "jsonl (text, ids, type_ids, tokens, offsets: HF's fields) or ids (one line of space-separated ids "
+                 "per input, for other programs)")
+      ->check(CLI::IsMember({"jsonl", "ids"}))
+      ->capture_default_str();
+  bertkit::cli::add_verbatim_positionals(sub, "text", a->texts, "Texts to tokenize (besides --input; passed as typed)");
   return [a] {
     a->tokenizer = bertkit::hub::resolve_model_dir(a->tokenizer, "--tokenizer");  // a Hub id -> its snapshot
     return run_tokenize(*a);

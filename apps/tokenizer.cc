@@ -184,8 +184,9 @@ bertkit::cli::Action setup(CLI::App& sub) {
   train->add_option("--vocab-size", t->vocab_size, "Vocabulary size (default 30000)");
   train->add_option("--min-frequency", t->min_frequency, "WordPiece: least count of a pair to merge (default 2)");
   train->add_option("--limit-alphabet", t->limit_alphabet, "WordPiece: at most this many initial characters (default 1000)");
-  train->add_option("--special-tokens", t->special_tokens,
-                    "WordPiece: special tokens first in the vocabulary (default [PAD],[UNK],[CLS],[SEP],[MASK])");
+  bertkit::cli::verbatim_values(train->add_option("--special-tokens", t->special_tokens,
+                    "WordPiece: special tokens first in the vocabulary, comma-separated or repeated "
+                    "(default [PAD],[UNK],[CLS],[SEP],[MASK])"));
   auto* lo = train->add_flag("--lowercase", t->lowercase, "Lowercase (WordPiece default; SentencePiece: nmt_nfkc_cf)");
   auto* nlo = train->add_flag("--no-lowercase", t->no_lowercase, "WordPiece: do not lowercase (cased vocabulary)");
   lo->excludes(nlo);

@@ -9,7 +9,7 @@
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/core/json.h"
-#include "bertkit/training/task.h"
+#include "bertkit/training/resolved_run.h"
 #include "bertkit/training/trainer.h"
 #include "command.h"
 
@@ -72,20 +72,10 @@ RunConfig load_run_config(const TrainArgs& a, const std::vector<std::string>& se
   return RunConfig::load(saved, resume_sets);
 }
 
-// The config as the run reads it: task.type checked against the registered
-// tasks, the tokenizer that model.pretrained implies. (The task defaults that
-// depend on the data, such as labels, are in OUTPUT/run_config.json.)
-void print_config(const RunConfig& config) {
-  const auto names = task_names();
-  if (std::find(names.begin(), names.end(), config.task_type) == names.end()) {
-    std::string list;
-    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    throw InputError("task.type: unknown task \"" + config.task_type + "\" (known tasks: " + list + ")");
-  }
-  json::Json j = config.to_json();
-  if (config.tokenizer.path.empty()) j["tokenizer"]["path"] = config.model.pretrained;
-  std::cout << j.dump(2) << "\n";
-}
+// The config exactly as the run would use it and save it as run_config.json:
+// through the trainer's own resolution (resolved_run.h), so the task's defaults
+// read from the data (labels, metric) are there and every key is checked.
+void print_config(const RunConfig& config) { std::cout << resolve_run_config(config).dump(2) << "\n"; }
 
 int run_train(const TrainArgs& a) {
   std::vector<std::string> sets = a.sets;
@@ -117,7 +107,7 @@ int run_train(const TrainArgs& a) {
 Action setup(CLI::App& sub) {
   auto a = std::make_shared<TrainArgs>();
   sub.add_option("config", a->config, "Run config JSON (configs/*.json)")->required()->check(CLI::ExistingFile);
-  sub.add_option("--set", a->sets, "Override a config key: --set train.learning_rate=3e-5 (repeatable)");
+  verbatim_values(sub.add_option("--set", a->sets, "Override a config key: --set train.learning_rate=3e-5 (repeatable)"));
   sub.add_option("-o,--output", a->output, "Output directory (same as --set output.dir=DIR)");
   sub.add_option("--device", a->device, "auto, cpu, cuda or cuda:N (same as --set train.device=...)");
   sub.add_flag("--resume", a->resume,
@@ -125,7 +115,7 @@ Action setup(CLI::App& sub) {
   sub.add_option("--resume-from", a->resume_from, "Continue from this checkpoint directory");
   sub.add_option("--stop-after", a->stop_after,
                  "Stop (with a checkpoint) after this many optimizer steps in total, as if interrupted; continue with --resume");
-  sub.add_flag("--print-config", a->print_config, "Print the resolved config (defaults filled in) and exit");
+  sub.add_flag("--print-config", a->print_config, "Print the config as the run would use it (run_config.json: defaults, labels and metric from the data) and exit");
   sub.footer("SIGINT/SIGTERM: a checkpoint after the current step, then exit 128+signal (130, 143); a second signal "
              "stops at once. --resume skips a damaged checkpoint (checksums.json) for the one before it.\n"
              "Config keys, defaults, outputs, faults and recovery: docs/training.md (tasks: docs/tasks.md).\n");

@@ -45,8 +45,10 @@ void for_batches(int64_t n, const EvalOptions& o, Length&& length_of, F&& f) {
   std::vector<int64_t> order(static_cast<std::size_t>(n));
   for (int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return length_of(a) < length_of(b); });
-  for (int64_t s = 0; s < n; s += bs)
+  for (int64_t s = 0; s < n; s += bs) {
     f(std::vector<int64_t>(order.begin() + s, order.begin() + std::min(n, s + bs)));
+    if (o.on_progress) o.on_progress(std::min(n, s + bs), n);
+  }
 }
 
 }  // namespace bertkit

@@ -13,10 +13,10 @@
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/data/masking.h"
-#include "bertkit/hub/resolve.h"
 #include "bertkit/models/checkpoint.h"
 #include "bertkit/nn/tensor_io.h"
 #include "bertkit/training/device.h"
+#include "bertkit/training/resolved_run.h"
 #include "trainer_impl.h"
 
 namespace fs = std::filesystem;
@@ -62,50 +62,23 @@ void Trainer::Impl::prepare_output_dir(bool resuming) {
   make_dirs(config.output.dir);
 }
 
+// The steps of resolved_run.h, shared with `train --print-config`.
 void Trainer::Impl::load_tokenizer_and_model_config() {
-  // Hub ids -> local snapshot directories, once, here (docs/hub.md); errors name the key.
-  if (!config.model.pretrained.empty())
-    config.model.pretrained = hub::resolve_model_dir(config.model.pretrained, "model.pretrained");
-  if (!config.tokenizer.path.empty()) config.tokenizer.path = hub::resolve_model_dir(config.tokenizer.path, "tokenizer.path");
-  const std::string tok_path = config.tokenizer.path.empty() ? config.model.pretrained : config.tokenizer.path;
-  tokenizer = std::shared_ptr<Tokenizer>(load_tokenizer(tok_path));
-  if (!config.model.pretrained.empty()) {
-    model_config = BertConfig::load(config.model.pretrained + "/config.json");
-  } else if (config.model.config.is_string()) {
-    model_config = BertConfig::load(config.model.config.get<std::string>());
-  } else {
-    Json cj = config.model.config;
-    if (!cj.contains("vocab_size")) cj["vocab_size"] = static_cast<int64_t>(tokenizer->vocab_size());
-    model_config = BertConfig::from_json(cj, "model.config");
-  }
-  if (model_config.vocab_size < static_cast<int64_t>(tokenizer->vocab_size()))
-    throw InputError("model vocab_size " + std::to_string(model_config.vocab_size) + " is smaller than the tokenizer's " +
-                     std::to_string(tokenizer->vocab_size()) + " tokens");
+  resolve_model_sources(config);
+  tokenizer = load_run_tokenizer(config);
+  model_config = load_run_model_config(config, *tokenizer);
 }
 
 void Trainer::Impl::create_task_and_metric() {
-  TaskInputs in;
-  in.task = config.task;
-  in.data = config.data;
-  in.tokenizer = tokenizer;
-  in.model_config = &model_config;
-  in.context.device = device;
-  in.context.seed = config.train.seed;
-  in.context.rank = dist->rank();
-  in.context.world_size = dist->world_size();
-  in.context.output_dir = config.output.dir;
-  in.context.max_seq_length = model_config.max_position_embeddings;
-  task = create_task(config.task_type, in);
-  task->configure(model_config);
-  metric = task->default_metric();
+  RunContext context;
+  context.device = device;
+  context.rank = dist->rank();
+  context.world_size = dist->world_size();
+  task = create_run_task(config, tokenizer, model_config, context);
+  metric = run_metric(config.eval, *task);
   if (config.eval.every_steps > 0 && !task->has_eval() && main_process())
     std::cerr << "warning: eval.every_steps is " << config.eval.every_steps
               << " but there is no evaluation data (data.eval, or shards without an eval split): no evaluation\n";
-  if (!config.eval.metric.empty()) {
-    metric.name = config.eval.metric == "eval_loss" ? "loss" : config.eval.metric;  // as written in metrics.jsonl
-    metric.greater_is_better = metric.name.find("loss") == std::string::npos && metric.name != "perplexity";
-  }
-  if (config.eval.greater_is_better) metric.greater_is_better = *config.eval.greater_is_better;
 }
 
 // A seeded init, then pretrained weights when given.
@@ -206,19 +179,11 @@ void Trainer::Impl::create_schedule_and_scaler() {
   }
 }
 
-// run_config.json (the resolved config) and TensorBoard, on rank 0.
+// run_config.json (resolved_run_json: the config as this run resolved it) and TensorBoard, on rank 0.
 void Trainer::Impl::write_run_config() {
   metrics_path = out("metrics.jsonl");
   if (!main_process()) return;
-  Json resolved = config.to_json();
-  Json rt = task->resolved_task_section();
-  if (!rt.is_null()) {
-    rt["type"] = config.task_type;
-    resolved["task"] = rt;
-  }
-  Json rd = task->resolved_data_section();
-  if (!rd.is_null()) resolved["data"] = rd;
-  json::save_file(out("run_config.json"), resolved);
+  json::save_file(out("run_config.json"), resolved_run_json(config, *task, metric));
   if (config.logging.tensorboard) tb = std::make_unique<TensorBoardWriter>(out("tensorboard"));
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -51,6 +52,43 @@ TEST(ArgumentText, SeveralTextsStillMakeSeveralInputs) {
   BERTKIT_NEED_SHARED("fixtures/pipelines/fillmask");
   std::string out = cli_stdout({"predict", pipeline("fillmask"), "--format", "jsonl", "[MASK] one", "two [MASK]", "[MASK]"});
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 3) << out;
+}
+
+TEST(ArgumentText, SeveralBracketedTextsEachAsTyped) {
+  BERTKIT_NEED_SHARED("fixtures/pipelines/fillmask");
+  const std::vector<std::string> texts = {"[MASK]", "[Tim Cook]", "[a,b]", "x]", "[y"};
+  std::vector<std::string> args = {"tokenize", "-t", pipeline("fillmask")};
+  args.insert(args.end(), texts.begin(), texts.end());
+  std::istringstream out(cli_stdout(args));
+  std::vector<std::string> got;
+  for (std::string line; std::getline(out, line);) got.push_back(json::parse(line)["text"]);
+  EXPECT_EQ(got, texts);
+}
+
+TEST(ArgumentText, AfterDoubleDashATextMayStartWithADash) {
+  BERTKIT_NEED_SHARED("fixtures/pipelines/fillmask");
+  json j = json::parse(cli_stdout({"tokenize", "-t", pipeline("fillmask"), "--", "--[MASK]"}));
+  EXPECT_EQ(j["text"], "--[MASK]");
+}
+
+TEST(ArgumentText, UnknownOptionBetweenTextsIsStillAnError) {
+  BERTKIT_NEED_SHARED("fixtures/pipelines/fillmask");
+  int rc = 0;
+  std::string err = cli_stderr({"tokenize", "-t", pipeline("fillmask"), "one", "--bogus", "[two]"}, &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(err.find("--bogus"), std::string::npos) << err;
+}
+
+// File names are data too: "[notes]" and "more]" are two corpus files.
+TEST(ArgumentText, FileNamesWithBracketsArePrepared) {
+  BERTKIT_NEED_SHARED("data/bert-vocab/bert-base-uncased-vocab.txt");
+  std::string dir = make_temp_dir("bracket-files");
+  // bert format: a sentence per line, a blank line between documents -> 2 + 1 documents.
+  std::ofstream(dir + "/[notes]") << "the first document.\nit has two lines.\n\nthe second document.\n";
+  std::ofstream(dir + "/more]") << "a third document, in another file.\n";
+  json j = json::parse(cli_stdout({"prepare", dir + "/[notes]", dir + "/more]", "-o", dir + "/shards", "-t",
+                                   shared_path("data/bert-vocab/bert-base-uncased-vocab.txt"), "-q"}));
+  EXPECT_EQ(j["documents"], 3) << j;
 }
 
 // The vocabulary's first lines are the special tokens, in the order given.

@@ -48,6 +48,48 @@ TEST(CliTokenize, FixtureOutputIsByteIdentical) {
       << "output differs from the HF fixture";
 }
 
+// --output-format ids: each line the ids HF's tokenizer gave (the fixture's
+// "ids"), space-separated, one line per input, in input order.
+TEST(CliTokenize, IdsOnlyOutputIsHfIds) {
+  NEED_BINARY();
+  BERTKIT_NEED_SHARED("fixtures/tokenizer/expected-uncased.jsonl");
+  std::string dir = test::make_temp_dir("bertkit-cli-ids");
+  for (const char* threads : {"1", "2"}) {
+    std::string cmd = binary() + " tokenize --tokenizer " +
+                      test::shared_path("data/bert-vocab/bert-base-uncased-vocab.txt") +
+                      " --lowercase --max-length 512 --output-format ids --threads " + threads + " --input " +
+                      test::shared_path("fixtures/tokenizer/input.jsonl") + " --output " + dir + "/ids.txt";
+    std::string log;
+    ASSERT_EQ(test::run_command(cmd, &log), 0) << log;
+    std::istringstream got(slurp(dir + "/ids.txt"));
+    std::istringstream want(slurp(test::shared_path("fixtures/tokenizer/expected-uncased.jsonl")));
+    std::size_t lines = 0;
+    for (std::string w; std::getline(want, w); ++lines) {
+      // The fixture line's "ids":[a,b,...] as "a b ...".
+      const std::size_t from = w.find("\"ids\":[") + 7, to = w.find(']', from);
+      std::string expected = w.substr(from, to - from);
+      for (auto& c : expected) c = c == ',' ? ' ' : c;
+      std::string g;
+      ASSERT_TRUE(std::getline(got, g)) << "missing line " << lines + 1;
+      ASSERT_EQ(g, expected) << "line " << lines + 1 << " (threads " << threads << ")";
+    }
+    EXPECT_EQ(lines, 1515u);
+    std::string extra;
+    EXPECT_FALSE(std::getline(got, extra)) << "extra line: " << extra;
+  }
+}
+
+TEST(CliTokenize, IdsOnlyRefusesFieldsItCannotHold) {
+  NEED_BINARY();
+  BERTKIT_NEED_SHARED("data/bert-vocab/bert-base-uncased-vocab.txt");
+  std::string log;
+  int rc = test::run_command(binary() + " tokenize -t " + test::shared_path("data/bert-vocab/bert-base-uncased-vocab.txt") +
+                                 " --output-format ids --decode hello",
+                             &log);
+  EXPECT_EQ(rc, 2) << log;
+  EXPECT_NE(log.find("--decode"), std::string::npos) << log;
+}
+
 TEST(CliTokenize, BadJsonlNamesFileAndLine) {
   NEED_BINARY();
   BERTKIT_NEED_SHARED("fixtures/pipelines/ner/tokenizer.json");

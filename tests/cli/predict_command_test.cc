@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -53,6 +54,34 @@ TEST(PredictCommand, ProgressOverAFileInPlainLinesWhenNotATerminal) {
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 3);  // results stay on stdout
   EXPECT_NE(err.find("predict: 3/3 inputs"), std::string::npos) << err;
   EXPECT_EQ(err.find('\r'), std::string::npos) << "stderr is a file here: no carriage returns";
+}
+
+// evaluate shows its progress on stderr too: plain lines in a log file.
+TEST(EvaluateCommand, ProgressInPlainLinesWhenNotATerminal) {
+  BERTKIT_NEED_SHARED("fixtures/pipelines/textcls");
+  std::string dir = make_temp_dir("evaluate-progress");
+  {
+    std::ofstream tsv(dir + "/dev.tsv");
+    tsv << "sentence\tlabel\n";
+    const char* labels[] = {"negative", "neutral", "positive"};
+    for (int i = 0; i < 20; ++i) tsv << "sentence number " << i << "\t" << labels[i % 3] << "\n";
+  }
+  testing::internal::CaptureStdout();
+  int rc = 0;
+  std::string err = cli_stderr({"evaluate", shared_path("fixtures/pipelines/textcls"), "--task", "classification",
+                                "--data", dir + "/dev.tsv", "--batch-size", "2"},
+                               &rc);
+  json metrics = json::parse(testing::internal::GetCapturedStdout());  // stdout: the metrics alone
+  ASSERT_EQ(rc, 0) << err;
+  EXPECT_TRUE(metrics.contains("accuracy")) << metrics;
+  EXPECT_EQ(err.find('\r'), std::string::npos) << "stderr is a file here: no carriage returns";
+  // 10 batches of 2: one line per tenth, each ending its line, the last one 20/20.
+  EXPECT_NE(err.find("evaluate: 2/20 examples"), std::string::npos) << err;
+  EXPECT_NE(err.find("evaluate: 20/20 examples"), std::string::npos) << err;
+  std::size_t lines = 0;
+  std::istringstream in(err);
+  for (std::string line; std::getline(in, line);) lines += line.rfind("evaluate: ", 0) == 0;
+  EXPECT_EQ(lines, 10u) << err;
 }
 
 }  // namespace

@@ -117,14 +117,59 @@ TEST(TrainCommand, ShippedConfigsNameTheKeyToChange) {
   ::unsetenv("HF_HUB_CACHE");
 }
 
-TEST(TrainCommand, PrintConfigValidatesAndShowsTheTokenizer) {
-  const std::string sst2 = source_dir() + "/configs/sst2.json";
-  json j = json::parse(cli_stdout({"train", sst2, "--print-config"}));
-  EXPECT_EQ(j["tokenizer"]["path"], "bert-base-uncased");  // model.pretrained's tokenizer
+// --print-config is what the run uses: the same JSON, key for key, as the
+// run_config.json a real run of that config writes, with the labels read from
+// the data, the metric and the tokenizer filled in.
+TEST(TrainCommand, PrintConfigIsTheRunConfigTheRunWrites) {
+  BERTKIT_NEED_SHARED(kVocab);
+  std::string dir = make_temp_dir("printconfig");
+  {
+    std::ofstream tsv(dir + "/data.tsv");
+    tsv << "sentence\tlabel\n";
+    for (int i = 0; i < 16; ++i) tsv << (i % 2 ? "a good film" : "a bad film") << "\t" << (i % 2 ? "pos" : "neg") << "\n";
+  }
+  json c = quiet_cpu_run(2);
+  c["model"] = {{"config", tiny_model()}};
+  c["tokenizer"] = {{"path", shared_path(kVocab)}};
+  c["task"] = {{"type", "classification"}, {"max_seq_length", 16}};
+  c["data"] = {{"train", dir + "/data.tsv"}, {"eval", dir + "/data.tsv"}};
+  c["output"] = {{"dir", dir + "/run"}};
+  const std::string cfg = write_config(dir + "/c.json", c);
+  json printed = json::parse(cli_stdout({"train", cfg, "--print-config"}));
+  EXPECT_FALSE(fs::exists(dir + "/run"));  // printing makes nothing
+  // Hand-derived: the labels as they first appear in the file, the task's metric.
+  EXPECT_EQ(printed["task"]["labels"], json({"neg", "pos"}));
+  EXPECT_EQ(printed["eval"]["metric"], "accuracy");
+  EXPECT_EQ(printed["tokenizer"]["path"], shared_path(kVocab));
+  cli_stdout({"train", cfg});
+  std::ifstream saved(dir + "/run/run_config.json");
+  ASSERT_TRUE(saved.good());
+  json written = json::parse(saved);
+  EXPECT_EQ(printed, written) << json::diff(printed, written).dump(1);
+}
+
+TEST(TrainCommand, PrintConfigValidates) {
+  BERTKIT_NEED_SHARED(kVocab);
+  std::string dir = make_temp_dir("printconfig-bad");
+  std::ofstream(dir + "/data.tsv") << "sentence\tlabel\na good film\t1\n";
+  json c = quiet_cpu_run(2);
+  c["model"] = {{"config", tiny_model()}};
+  c["tokenizer"] = {{"path", shared_path(kVocab)}};
+  c["task"] = {{"type", "classification"}};
+  c["data"] = {{"train", dir + "/data.tsv"}};
+  c["output"] = {{"dir", dir + "/run"}};
+  const std::string cfg = write_config(dir + "/c.json", c);
   int rc = 0;
-  std::string err = cli_stderr({"train", sst2, "--set", "task.type=foo", "--print-config"}, &rc);
+  std::string err = cli_stderr({"train", cfg, "--set", "task.type=foo", "--print-config"}, &rc);
   EXPECT_EQ(rc, 2);
   EXPECT_NE(err.find("task.type"), std::string::npos) << err;
+  EXPECT_NE(err.find("classification"), std::string::npos) << err;  // the known tasks are listed
+  err = cli_stderr({"train", cfg, "--set", "train.device=tpu", "--print-config"}, &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(err.find("tpu"), std::string::npos) << err;
+  err = cli_stderr({"train", cfg, "--set", "data.train=" + dir + "/missing.tsv", "--print-config"}, &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(err.find("missing.tsv"), std::string::npos) << err;
 }
 
 TEST(PrepareCommand, RefusesToMixWithEarlierShards) {

@@ -78,6 +78,9 @@ struct EvalOptions {
   std::string predictions_path;    // non-empty: write one JSON object per example (JSONL)
   uint64_t seed = 0;               // for tasks whose eval batches are random (MLM masking)
   ForwardOptions forward;          // the run's attention kernel / sparse MLM head choice
+  // When set, called after each batch with the examples done and their total
+  // (fine-tuning tasks; `bertkit evaluate` shows it as a progress line).
+  std::function<void(int64_t done, int64_t total)> on_progress;
 };
 
 // Which metric picks the best checkpoint (and drives early stopping).
