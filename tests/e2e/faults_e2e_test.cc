@@ -122,6 +122,9 @@ struct TinyRun {
   std::string root, config, reference;  // reference: the uninterrupted run's output dir
   double seconds = 0;                   // its wall time
   std::string weights() const { return read_file(reference + "/model/model.safetensors"); }
+  ~TinyRun() {  // at exit; kept for inspection when a test failed
+    if (!root.empty() && !::testing::UnitTest::GetInstance()->Failed()) fs::remove_all(root);
+  }
 };
 
 const TinyRun& tiny_run() {
