@@ -19,6 +19,7 @@ PACKAGES=(
   libgloo-dev                              # c10d Gloo: multi-process (torchrun-style) training
   libcurl4-openssl-dev libssl-dev          # models by Hub id: downloads into the HuggingFace cache
   libcpp-httplib-dev                       # bertkit serve (HTTP server); tests: HTTP client, the local Hub server
+  clang-14 libfuzzer-14-dev python3        # only scripts/fuzz.sh needs these (libFuzzer targets, docs/fuzzing.md)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
