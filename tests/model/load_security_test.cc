@@ -115,7 +115,7 @@ TEST(LoadSecurity, TorchBinChecksSizesBeforeAllocating) {
 TEST(LoadSecurity, TorchBinSurvivesACyclicPickle) {
   // A list appended into itself through the memo: no leak, no recursion (ASan/LSan builds check).
   std::string dir = make_temp_dir("torchbin-cycle");
-  std::string cycle = kProto + "]q\x00h\x00" "a" ".";
+  std::string cycle = kProto + std::string("]q\0h\0a.", 7);  // EMPTY_LIST BINPUT 0 BINGET 0 APPEND STOP
   std::string msg = error_of(write_bin(dir, "cycle.bin", cycle));
   EXPECT_NE(msg.find("not a state dict"), std::string::npos) << msg;
 }
