@@ -21,6 +21,7 @@ PACKAGES=(
   libcpp-httplib-dev                       # bertkit serve (HTTP server); tests: HTTP client, the local Hub server
   protobuf-compiler                        # tests: protoc decodes the TensorBoard event files
   python3-sentencepiece mecab              # scripts/fixtures: reference SentencePiece / MeCab outputs
+  clang-14 libfuzzer-14-dev python3        # only scripts/fuzz.sh needs these (libFuzzer targets, docs/fuzzing.md)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

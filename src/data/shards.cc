@@ -109,7 +109,9 @@ InstanceView ShardReader::get(int64_t i) const {
   v.len_a = get_at<uint32_t>(e + 8);
   v.len_b = get_at<uint32_t>(e + 12);
   v.next_label = get_at<int32_t>(e + 16);
-  if (offset + v.len_a + v.len_b > num_tokens_)
+  // Without overflow: a hostile offset near 2^64 must not wrap back into range.
+  const uint64_t len = uint64_t{v.len_a} + v.len_b;
+  if (offset > num_tokens_ || len > num_tokens_ - offset)
     throw InputError(path_ + ": instance " + std::to_string(i) + " points past the end of the ids");
   v.id_bytes = id_bytes_;
   v.ids = ids_ + offset * id_bytes_;

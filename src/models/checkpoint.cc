@@ -13,6 +13,7 @@
 #include "bertkit/core/error.h"
 #include "bertkit/core/json.h"
 #include "bertkit/core/fs.h"
+#include "bertkit/core/model_files.h"
 #include "bertkit/models/heads.h"
 #include "bertkit/nn/tensor_io.h"
 #include "bertkit/nn/torch_bin.h"
@@ -96,9 +97,10 @@ SaveDType parse_save_dtype(const std::string& s) {
 }
 
 std::map<std::string, torch::Tensor> read_checkpoint_weights(const std::string& dir, std::string* source) {
-  const std::string single = join_path(dir, "model.safetensors");
-  const std::string index = join_path(dir, "model.safetensors.index.json");
-  const std::string bin = join_path(dir, "pytorch_model.bin");
+  // model_file: no symbolic link may lead out of `dir` (a directory from elsewhere).
+  const std::string single = model_file(dir, "model.safetensors", dir);
+  const std::string index = model_file(dir, "model.safetensors.index.json", dir);
+  const std::string bin = model_file(dir, "pytorch_model.bin", dir);
   if (file_exists(single)) {
     if (source) *source = single;
     return load_safetensors(single);
@@ -119,7 +121,7 @@ std::map<std::string, torch::Tensor> read_checkpoint_weights(const std::string& 
     }
     std::map<std::string, torch::Tensor> out;
     for (const auto& [file, names] : shards) {
-      const std::string path = join_path(dir, file);
+      const std::string path = model_file(dir, file, index);
       if (!file_exists(path)) throw InputError(index + ": shard '" + file + "' does not exist in " + dir);
       SafetensorsReader reader(path);
       for (const auto& name : names) {
@@ -251,7 +253,7 @@ void load_weights(const BertPreTrainedModel& model, const std::map<std::string, 
 
 BertPreTrainedModel load_pretrained(const std::string& dir, const LoadOptions& options, LoadReport* report) {
   if (!dir_exists(dir)) throw InputError(dir + ": not a directory (expected an HF model directory with config.json)");
-  const std::string config_path = join_path(dir, "config.json");
+  const std::string config_path = model_file(dir, "config.json", dir);
   if (!file_exists(config_path)) throw InputError(dir + ": no config.json (not an HF model directory)");
   BertConfig config = BertConfig::load(config_path);
   if (options.num_labels) config.set_num_labels(*options.num_labels);

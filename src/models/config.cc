@@ -1,5 +1,6 @@
 #include "bertkit/models/config.h"
 
+#include <cmath>
 #include <set>
 
 #include "bertkit/core/error.h"
@@ -18,7 +19,8 @@ int64_t get_int(const json& j, const std::string& key, const std::string& where)
   if (v.is_number_integer()) return v.get<int64_t>();
   if (v.is_number_float()) {
     double d = v.get<double>();
-    if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
+    // In range before the cast (casting 1e48 to int64 is undefined behaviour).
+    if (std::isfinite(d) && std::abs(d) < 9.2e18 && d == std::floor(d)) return static_cast<int64_t>(d);
   }
   throw InputError(key_where(where, key) + ": expected an integer, got " + v.dump());
 }

@@ -5,18 +5,24 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <set>
 #include <variant>
 #include <vector>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/fs.h"
+#include "bertkit/core/mapped_file.h"
 
 namespace bertkit {
 
 namespace {
 
-// A pickle value: only the kinds torch.save's state dicts contain.
+// A pickle value: only the kinds torch.save's state dicts contain. Values are
+// owned by the machine's arena and refer to each other by plain pointers: a
+// hostile pickle can build cycles (APPEND a list into itself through the memo)
+// or nest deeply, and neither may leak nor recurse when the values are freed.
 struct PValue;
-using PPtr = std::shared_ptr<PValue>;
+using PPtr = PValue*;
 struct PValue {
   enum Kind { None, Bool, Int, Float, Str, Tuple, List, Dict, Global, Tensor, Mark, Storage } kind = None;
   int64_t i = 0;
@@ -27,11 +33,23 @@ struct PValue {
   torch::Tensor tensor;                       // Tensor, Storage
 };
 
-PPtr make(PValue::Kind k) {
-  auto v = std::make_shared<PValue>();
-  v->kind = k;
-  return v;
+// The only globals a state dict needs (torch.save of model.state_dict(), any
+// PyTorch version since 1.6). Nothing is ever called: REDUCE below rebuilds
+// tensors from these names; any other global is refused where it appears.
+bool allowed_global(const std::string& name) {
+  static const std::set<std::string> names = {
+      "collections.OrderedDict",           "torch._utils._rebuild_tensor",
+      "torch._utils._rebuild_tensor_v2",   "torch._utils._rebuild_parameter",
+      "torch._utils._rebuild_parameter_with_state",
+      "torch.FloatStorage", "torch.HalfStorage", "torch.BFloat16Storage", "torch.DoubleStorage",
+      "torch.LongStorage",  "torch.IntStorage",  "torch.ShortStorage",    "torch.CharStorage",
+      "torch.ByteStorage",  "torch.BoolStorage"};
+  return names.count(name) > 0;
 }
+
+// A tensor rebuilt from a storage may repeat elements (stride 0) but not
+// without limit: a few bytes of pickle must not ask for gigabytes.
+constexpr int64_t kMaxBroadcastElements = int64_t{1} << 24;
 
 torch::Dtype storage_dtype(const std::string& global, const std::string& where) {
   static const std::map<std::string, torch::Dtype> types = {
@@ -48,6 +66,12 @@ torch::Dtype storage_dtype(const std::string& global, const std::string& where) 
 class Machine {
  public:
   Machine(const std::string& where, caffe2::serialize::PyTorchStreamReader& zip) : where_(where), zip_(zip) {}
+
+  PPtr make(PValue::Kind k) {
+    arena_.push_back(std::make_unique<PValue>());
+    arena_.back()->kind = k;
+    return arena_.back().get();
+  }
 
   PPtr run(const uint8_t* p, size_t n) {
     p_ = p;
@@ -132,16 +156,13 @@ class Machine {
         }
         case 'c': {                                                // GLOBAL "module\nname\n"
           std::string module = line(), name = line();
-          auto g = make(PValue::Global);
-          g->s = module + "." + name;
-          push(g);
+          push(global(module + "." + name));
           break;
         }
         case 0x93: {                                               // STACK_GLOBAL
           auto name = pop(), module = pop();
-          auto g = make(PValue::Global);
-          g->s = module->s + "." + name->s;
-          push(g);
+          if (name->kind != PValue::Str || module->kind != PValue::Str) fail("STACK_GLOBAL without two strings");
+          push(global(module->s + "." + name->s));
           break;
         }
         case 'q': memo_[u8()] = peek(); break;                     // BINPUT
@@ -165,6 +186,14 @@ class Machine {
 
  private:
   [[noreturn]] void fail(const std::string& msg) { throw InputError(where_ + ": " + msg); }
+  PPtr global(const std::string& name) {
+    if (!allowed_global(name))
+      fail("the pickle refers to " + name + ", which a state dict never needs; refusing to load it "
+           "(only tensors, storages and OrderedDict are accepted; nothing in the file is executed)");
+    auto g = make(PValue::Global);
+    g->s = name;
+    return g;
+  }
   static std::string hex(uint8_t b) {
     const char* d = "0123456789abcdef";
     return {d[b >> 4], d[b & 15]};
@@ -190,7 +219,7 @@ class Machine {
     for (uint8_t c; (c = u8()) != '\n';) s.push_back(static_cast<char>(c));
     return s;
   }
-  void push(PPtr v) { stack_.push_back(std::move(v)); }
+  void push(PPtr v) { stack_.push_back(v); }
   void push_int(int64_t i) {
     auto v = make(PValue::Int);
     v->i = i;
@@ -245,7 +274,8 @@ class Machine {
 
   // ('storage', torch.FloatStorage, key, location, numel) -> the archive's data/<key>.
   PPtr persistent_load(const PPtr& pid) {
-    if (pid->kind != PValue::Tuple || pid->items.size() < 5 || pid->items[0]->s != "storage")
+    if (pid->kind != PValue::Tuple || pid->items.size() < 5 || pid->items[0]->s != "storage" ||
+        pid->items[2]->kind != PValue::Str)
       fail("unsupported persistent id");
     const std::string key = pid->items[2]->s;
     auto cached = storages_.find(key);
@@ -275,15 +305,24 @@ class Machine {
       int64_t offset = as_int(args->items[1]);
       auto size = as_ints(args->items[2]), stride = as_ints(args->items[3]);
       if (size.size() != stride.size()) fail("tensor size and stride disagree");
-      // Bounds: the furthest element must lie inside the storage.
-      int64_t last = offset;
-      bool empty = false;
+      // Bounds: the furthest element must lie inside the storage, and the
+      // copy may not be much larger than the storage (checked without overflow).
+      int64_t last = offset, numel = 1;
+      bool empty = false, overflow = false;
       for (size_t i = 0; i < size.size(); ++i) {
         if (size[i] < 0 || stride[i] < 0) fail("negative tensor size or stride");
         if (size[i] == 0) empty = true;
-        last += (size[i] - 1) * stride[i];
       }
-      if (offset < 0 || (!empty && last >= storage.numel())) fail("tensor reaches past its storage");
+      for (size_t i = 0; i < size.size() && !empty; ++i) {
+        int64_t reach = 0;
+        overflow |= __builtin_mul_overflow(size[i] - 1, stride[i], &reach);
+        overflow |= __builtin_add_overflow(last, reach, &last);
+        overflow |= __builtin_mul_overflow(numel, size[i], &numel);
+      }
+      if (offset < 0 || (!empty && (overflow || last >= storage.numel()))) fail("tensor reaches past its storage");
+      if (!empty && numel > storage.numel() && numel > kMaxBroadcastElements)
+        fail("tensor of " + std::to_string(numel) + " elements repeats a storage of " +
+             std::to_string(storage.numel()) + " (at most " + std::to_string(kMaxBroadcastElements) + " allowed)");
       auto v = make(PValue::Tensor);
       v->tensor = empty ? torch::empty(size, storage.options())
                         : storage.as_strided(size, stride, offset).clone(torch::MemoryFormat::Contiguous);
@@ -303,11 +342,59 @@ class Machine {
   std::vector<PPtr> stack_;
   std::map<uint64_t, PPtr> memo_;
   std::map<std::string, PPtr> storages_;
+  std::vector<std::unique_ptr<PValue>> arena_;  // every value; freed flat, whatever points where
 };
+
+// The zip's central directory, read before LibTorch's reader, which allocates
+// each record's claimed uncompressed size before extracting it: no record may
+// claim more bytes than the whole file holds (torch.save stores records
+// uncompressed), so a 1 KB file cannot ask for 100 GB. Returns quietly when
+// the directory cannot be found: the reader then reports the file as corrupt.
+void check_zip_record_sizes(const std::string& path) {
+  MappedFile file(path);
+  const unsigned char* d = file.data();
+  const uint64_t n = file.size();
+  auto le = [&](uint64_t at, int bytes) {
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | d[at + i];
+    return v;
+  };
+  if (n < 22) return;
+  uint64_t eocd = n - 22;  // end of central directory: signature PK\5\6, comment up to 64 KiB
+  while (le(eocd, 4) != 0x06054b50) {
+    if (eocd == 0 || n - eocd > 22 + 0xffff) return;
+    --eocd;
+  }
+  uint64_t entries = le(eocd + 10, 2), cd = le(eocd + 16, 4);
+  if ((entries == 0xffff || cd == 0xffffffff) && eocd >= 20 && le(eocd - 20, 4) == 0x07064b50) {  // zip64
+    uint64_t z = le(eocd - 20 + 8, 8);
+    if (n < 56 || z > n - 56 || le(z, 4) != 0x06064b50) return;
+    entries = le(z + 32, 8);
+    cd = le(z + 48, 8);
+  }
+  for (uint64_t i = 0; i < entries; ++i) {
+    if (n < 46 || cd > n - 46 || le(cd, 4) != 0x02014b50) return;
+    uint64_t size = le(cd + 24, 4);
+    const uint64_t name_len = le(cd + 28, 2), extra_len = le(cd + 30, 2), comment_len = le(cd + 32, 2);
+    if (46 + name_len + extra_len > n - cd) return;
+    const std::string name(reinterpret_cast<const char*>(d + cd + 46), name_len);
+    if (size == 0xffffffff)  // zip64 extra field (id 1): the 64-bit uncompressed size comes first
+      for (uint64_t e = cd + 46 + name_len; e + 4 <= cd + 46 + name_len + extra_len;) {
+        const uint64_t id = le(e, 2), len = le(e + 2, 2);
+        if (id == 1 && len >= 8 && e + 12 <= n) size = le(e + 4, 8);
+        e += 4 + len;
+      }
+    if (size > n)
+      throw InputError(path + ": the archive's record " + name + " claims " + std::to_string(size) +
+                       " bytes, more than the whole file (" + std::to_string(n) + " bytes): corrupt, or not torch.save's");
+    cd += 46 + name_len + extra_len + comment_len;
+  }
+}
 
 }  // namespace
 
 std::map<std::string, torch::Tensor> read_torch_state_dict(const std::string& path) {
+  if (file_exists(path)) check_zip_record_sizes(path);
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> zip;
   try {
     zip = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);

@@ -9,6 +9,7 @@
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/core/json.h"
+#include "bertkit/core/model_files.h"
 #include "bertkit/hub/resolve.h"
 #include "pipeline_util.h"
 
@@ -40,7 +41,7 @@ EmbeddingModel load_embedding_model(const std::string& name_or_dir, const std::o
     for (const auto& mod : modules) {
       std::string type = mod.value("type", "");
       std::string path = mod.value("path", "");
-      std::string mdir = path.empty() ? dir : dir + "/" + path;
+      std::string mdir = path.empty() ? dir : model_file(dir, path, modules_path);  // no way out of dir
       if (type.find("Transformer") != std::string::npos) {
         transformer_dir = mdir;
         std::string sb = mdir + "/sentence_bert_config.json";

@@ -36,7 +36,9 @@ struct HttpError : std::runtime_error {
 
 void send_error(httplib::Response& res, int status, const std::string& type, const std::string& msg) {
   res.status = status;
-  res.set_content(json{{"error", msg}, {"error_type", type}}.dump(), "application/json");
+  // replace: the message may quote the client's bytes (a JSON parse error does), which need not be UTF-8.
+  res.set_content(json{{"error", msg}, {"error_type", type}}.dump(-1, ' ', false, json::error_handler_t::replace),
+                  "application/json");
 }
 
 // ---- request fields ----

@@ -6,6 +6,7 @@
 #include "bertkit/core/error.h"
 #include "bertkit/core/json.h"
 #include "bertkit/core/fs.h"
+#include "bertkit/core/model_files.h"
 #include "bertkit/tokenizers/japanese.h"
 #include "bertkit/tokenizers/sentencepiece.h"
 #include "bertkit/tokenizers/tokenizer.h"
@@ -53,13 +54,16 @@ bool is_japanese_config(const std::string& config) {
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   if (dir_exists(path)) {
     const std::string dir = path;
-    const std::string config = file_exists(dir + "/tokenizer_config.json") ? dir + "/tokenizer_config.json" : "";
-    if (file_exists(dir + "/vocab.txt") && is_japanese_config(config))
-      return JapaneseTokenizer::from_files(dir + "/vocab.txt", config);
-    if (file_exists(dir + "/tokenizer.json") && tokenizer_json_model_type(dir + "/tokenizer.json") == "WordPiece")
-      return WordPieceTokenizer::from_tokenizer_json(dir + "/tokenizer.json", config);
-    if (file_exists(dir + "/vocab.txt")) return WordPieceTokenizer::from_vocab_file(dir + "/vocab.txt", config);
+    // model_file: no symbolic link may lead out of `dir` (a directory from elsewhere).
+    const std::string config_path = model_file(dir, "tokenizer_config.json", dir);
+    const std::string vocab = model_file(dir, "vocab.txt", dir), tokenizer_json = model_file(dir, "tokenizer.json", dir);
+    const std::string config = file_exists(config_path) ? config_path : "";
+    if (file_exists(vocab) && is_japanese_config(config)) return JapaneseTokenizer::from_files(vocab, config);
+    if (file_exists(tokenizer_json) && tokenizer_json_model_type(tokenizer_json) == "WordPiece")
+      return WordPieceTokenizer::from_tokenizer_json(tokenizer_json, config);
+    if (file_exists(vocab)) return WordPieceTokenizer::from_vocab_file(vocab, config);
     std::string spm = find_spm_model(dir);
+    if (!spm.empty()) spm = model_file(dir, std::filesystem::path(spm).filename().string(), dir);
     if (!spm.empty()) return std::make_unique<SentencePieceTokenizer>(spm, config);
     if (file_exists(dir + "/tokenizer.json"))
       throw InputError(dir + "/tokenizer.json: model type '" + tokenizer_json_model_type(dir + "/tokenizer.json") +

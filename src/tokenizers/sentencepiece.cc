@@ -39,6 +39,20 @@ struct Plugin {
   decltype(&bk_spm_train) train;
 };
 
+// AddressSanitizer refuses RTLD_DEEPBIND (it would bypass its malloc); the
+// sanitizer/fuzz builds load the plugin without it (their SentencePiece
+// programs do not load LibTorch's protobuf, the reason for DEEPBIND).
+#if defined(__SANITIZE_ADDRESS__)
+#define BERTKIT_SPM_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BERTKIT_SPM_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL)
+#endif
+#endif
+#ifndef BERTKIT_SPM_DLOPEN_FLAGS
+#define BERTKIT_SPM_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND)
+#endif
+
 #ifndef BERTKIT_SPM_PLUGIN_NAME
 #define BERTKIT_SPM_PLUGIN_NAME "libbertkit_sentencepiece.so"
 #endif
@@ -60,7 +74,7 @@ const Plugin& plugin() {
     candidates.push_back(BERTKIT_SPM_PLUGIN_NAME);
     void* h = nullptr;
     for (const auto& c : candidates) {
-      h = dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+      h = dlopen(c.c_str(), BERTKIT_SPM_DLOPEN_FLAGS);
       if (h) break;
       error += "\n  " + c + ": " + dlerror();
     }
