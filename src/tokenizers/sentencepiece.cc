@@ -43,6 +43,14 @@ struct Plugin {
 #define BERTKIT_SPM_PLUGIN_NAME "libbertkit_sentencepiece.so"
 #endif
 
+// RTLD_DEEPBIND keeps the plugin's protobuf apart from LibTorch's; ASan's runtime
+// refuses it, and the sanitizer build (scripts/sanitize.sh) loads no LibTorch.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int kDeepBind = 0;
+#else
+constexpr int kDeepBind = RTLD_DEEPBIND;
+#endif
+
 const Plugin& plugin() {
   static Plugin p;
   static std::string error;
@@ -60,7 +68,7 @@ const Plugin& plugin() {
     candidates.push_back(BERTKIT_SPM_PLUGIN_NAME);
     void* h = nullptr;
     for (const auto& c : candidates) {
-      h = dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+      h = dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL | kDeepBind);
       if (h) break;
       error += "\n  " + c + ": " + dlerror();
     }
