@@ -1,6 +1,8 @@
 #include "command.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
@@ -62,6 +64,28 @@ int report_parse_result(CLI::App& app, const CLI::Error& e) {
   return rc;
 }
 
+// OMP_NUM_THREADS as OpenMP reads it: positive integers, comma-separated (one per
+// nesting level). libgomp only warns about any other value and goes on with all
+// cores, so a typo would pass unseen; say so before anything runs.
+void check_omp_num_threads() {
+  const char* v = std::getenv("OMP_NUM_THREADS");
+  if (!v || !*v) return;
+  const std::string s = v;
+  bool ok = true;
+  std::size_t digits = 0;
+  for (std::size_t i = 0; ok && i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == ',') {
+      ok = digits > 0 && std::strtol(s.c_str() + i - digits, nullptr, 10) > 0;
+      digits = 0;
+    } else {
+      ok = std::isdigit(static_cast<unsigned char>(s[i])) && ++digits <= 6;
+    }
+  }
+  if (!ok)
+    throw InputError("environment: OMP_NUM_THREADS=\"" + s +
+                     "\": expected a positive integer (or a comma-separated list of them, one per OpenMP nesting level)");
+}
+
 }  // namespace
 
 void build_parser(CLI::App& app, std::vector<std::pair<CLI::App*, Action>>& actions) {
@@ -88,6 +112,7 @@ int run(int argc, const char* const* argv) {
   app.set_version_flag("--version", version_line());
   std::vector<std::pair<CLI::App*, Action>> actions;
   try {
+    check_omp_num_threads();
     build_parser(app, actions);
     std::vector<std::string> args = guard_bracketed_arguments(argc, argv);
     std::vector<const char*> guarded;

@@ -21,6 +21,8 @@ std::string unique_suffix() {
 }  // namespace
 
 std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw InputError(path + ": is a directory (expected a file)");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open for reading (does it exist and is it readable?)");
   std::ostringstream ss;
