@@ -86,6 +86,17 @@ void check_omp_num_threads() {
                      "\": expected a positive integer (or a comma-separated list of them, one per OpenMP nesting level)");
 }
 
+// CLI11 answers `bertkit fly` with "A subcommand is required"; name the word instead.
+void check_command_name(CLI::App& app, int argc, const char* const* argv) {
+  if (argc < 2 || argv[1][0] == '-') return;
+  std::string names;
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    if (sub->get_name() == argv[1]) return;
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  throw InputError(std::string("unknown command '") + argv[1] + "' (expected one of: " + names + ")");
+}
+
 }  // namespace
 
 void build_parser(CLI::App& app, std::vector<std::pair<CLI::App*, Action>>& actions) {
@@ -114,6 +125,7 @@ int run(int argc, const char* const* argv) {
   try {
     check_omp_num_threads();
     build_parser(app, actions);
+    check_command_name(app, argc, argv);
     std::vector<std::string> args = guard_bracketed_arguments(argc, argv);
     std::vector<const char*> guarded;
     for (const auto& a : args) guarded.push_back(a.c_str());

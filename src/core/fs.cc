@@ -45,6 +45,8 @@ void make_dirs(const std::string& path) {
   if (path.empty()) return;
   std::error_code ec;
   fs::create_directories(path, ec);
+  if (ec == std::errc::not_a_directory || ec == std::errc::file_exists)
+    throw InputError(path + ": cannot create directory: a file is in the way (expected a directory or a new path)");
   if (ec) throw RuntimeError(path + ": cannot create directory: " + ec.message());
 }
 
