@@ -50,6 +50,8 @@ std::vector<std::string> split_commas(const std::vector<std::string>& in) {
 int run_train(const TrainArgs& a) {
   if (a.inputs.empty()) throw bertkit::InputError("tokenizer train: give at least one --input FILE");
   if (a.output.empty()) throw bertkit::InputError("tokenizer train: --output DIR is required");
+  for (const auto& f : a.inputs)  // before the output folder is made: a typo leaves nothing behind
+    if (!bertkit::file_exists(f)) throw bertkit::InputError(f + ": no such training file");
   bertkit::make_dirs(a.output);
   if (a.type == "wordpiece") {
     bertkit::WordPieceTrainOptions o;
