@@ -5,7 +5,7 @@
 # Tests that read ../shared (fixtures, data) skip when it is absent, unless
 # BERTKIT_REQUIRE_SHARED=1 (as .ci/run sets) turns a missing ../shared into failures.
 # Then the torch-free suites again under ASan + UBSan (scripts/sanitize.sh, build-asan;
-# a few minutes on 2 cores, see docs/errors.md); SANITIZE=0 skips that.
+# about 30 objects built a second time, see docs/errors.md); SANITIZE=0 skips that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
