@@ -1,6 +1,8 @@
 #include "command.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <iostream>
 #include <stdexcept>
 
@@ -38,6 +40,39 @@ class CommandApp : public CLI::App {
     return texts;
   }
 };
+
+// OMP_NUM_THREADS as OpenMP reads it: positive integers, comma-separated (one per
+// nesting level). libgomp only warns about any other value and goes on with all
+// cores, so a typo would pass unseen; say so before anything runs.
+void check_omp_num_threads() {
+  const char* v = std::getenv("OMP_NUM_THREADS");
+  if (!v || !*v) return;
+  const std::string s = v;
+  bool ok = true;
+  std::size_t digits = 0;
+  for (std::size_t i = 0; ok && i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == ',') {
+      ok = digits > 0 && std::strtol(s.c_str() + i - digits, nullptr, 10) > 0;
+      digits = 0;
+    } else {
+      ok = std::isdigit(static_cast<unsigned char>(s[i])) && ++digits <= 6;
+    }
+  }
+  if (!ok)
+    throw InputError("environment: OMP_NUM_THREADS=\"" + s +
+                     "\": expected a positive integer (or a comma-separated list of them, one per OpenMP nesting level)");
+}
+
+// CLI11 answers `bertkit fly` with "A subcommand is required"; name the word instead.
+void check_command_name(CLI::App& app, int argc, const char* const* argv) {
+  if (argc < 2 || argv[1][0] == '-') return;
+  std::string names;
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    if (sub->get_name() == argv[1]) return;
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  throw InputError(std::string("unknown command '") + argv[1] + "' (expected one of: " + names + ")");
+}
 
 }  // namespace
 
@@ -78,7 +113,9 @@ int run(int argc, const char* const* argv) {
   app.set_version_flag("--version", version_line());
   std::vector<std::pair<CLI::App*, Action>> actions;
   try {
+    check_omp_num_threads();
     build_parser(app, actions);
+    check_command_name(app, argc, argv);
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
     return app.exit(e);

@@ -118,7 +118,7 @@ bertkit::cli::Action setup_export(CLI::App& sub) {
   sub.add_option("--head", a->head,
                  "Save as this architecture (BertModel, BertForMaskedLM, ... or base|pretraining|maskedlm|seqcls|"
                  "tokcls|qa); a head missing from SRC is freshly initialised");
-  sub.add_option("--num-labels", a->num_labels, "num_labels for a new classification head");
+  sub.add_option("--num-labels", a->num_labels, "num_labels for a new classification head")->check(CLI::PositiveNumber);
   return [a] {
     a->src = bertkit::hub::resolve_model_dir(a->src, "SRC");  // a Hub id -> its snapshot
     return run_export(*a);

@@ -234,7 +234,8 @@ Action setup(CLI::App& sub) {
       ->capture_default_str();
   sub.add_option("--device", a->device, "auto, cpu, cuda, cuda:N")->capture_default_str();
   sub.add_option("--top-k", a->top_k,
-                 "Results per input (text-classification: all labels by default; question-answering: 1; fill-mask: 5)");
+                 "Results per input (text-classification: all labels by default; question-answering: 1; fill-mask: 5)")
+      ->check(CLI::PositiveNumber);
   sub.add_option("--aggregation", a->aggregation, "token-classification: none, simple, first, average, max")
       ->check(CLI::IsMember({"none", "simple", "first", "average", "max"}))
       ->capture_default_str();
@@ -254,7 +255,8 @@ Action setup(CLI::App& sub) {
   sub.add_option("--pooling", a->pooling, "embeddings: cls, mean, max, mean_sqrt_len_tokens (default: the model's, else mean)");
   sub.add_flag("--normalize", a->normalize, "embeddings: L2-normalise");
   sub.add_flag("--similarity", a->similarity, "embeddings: add the cosine similarity matrix of the inputs (jsonl: each line its row)");
-  sub.add_option("--max-length", a->max_length, "embeddings: truncate inputs to this many tokens");
+  sub.add_option("--max-length", a->max_length, "embeddings: truncate inputs to this many tokens")
+      ->check(CLI::NonNegativeNumber);
   sub.add_option("--max-batch-tokens", a->max_batch_tokens,
                  "text-classification, token-classification, embeddings: inputs are sorted by length and run in "
                  "batches of at most this many padded tokens")

@@ -87,7 +87,7 @@ Action setup(CLI::App& sub) {
   sub.add_option("--dupe-factor", a->dupe_factor, "Build the instances this many times")->capture_default_str();
   sub.add_flag("--static-masking", a->static_masking,
                "Fix each instance's mask (with --dupe-factor copies masked differently) instead of masking anew every step");
-  sub.add_option("--seed", a->seed, "Seed for every random choice")->capture_default_str();
+  sub.add_option("--seed", a->seed, "Seed for every random choice")->check(CLI::NonNegativeNumber)->capture_default_str();
   sub.add_option("--eval-fraction", a->eval_fraction, "Fraction of documents held out for evaluation")->capture_default_str();
   sub.add_option("--eval-documents", a->eval_documents, "Number of documents held out (instead of a fraction)");
   sub.add_option("--instances-per-shard", a->instances_per_shard, "Instances per shard file")->capture_default_str();

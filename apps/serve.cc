@@ -75,7 +75,8 @@ Action setup(CLI::App& sub) {
       ->check(CLI::PositiveNumber)->capture_default_str();
   sub.add_option("--max-input-length", o.max_input_length,
                  "Tokens per input (default and cap: the model's limit); longer inputs are answered 413 unless "
-                 "the request sets \"truncate\" or --auto-truncate is given");
+                 "the request sets \"truncate\" or --auto-truncate is given")
+      ->check(CLI::NonNegativeNumber);
   sub.add_flag("--auto-truncate", o.auto_truncate, "Truncate inputs longer than --max-input-length instead of 413");
   sub.add_option("--payload-limit", o.payload_limit, "Largest request body in bytes; larger ones are answered 413")
       ->check(CLI::PositiveNumber)->capture_default_str();

@@ -125,16 +125,18 @@ bertkit::cli::Action setup(CLI::App& sub) {
   sub.add_option("--strip-accents", a->strip_accents,
                  "Strip accents (WordPiece): true, false, or auto (= as lowercase, HF's null)")
       ->check(CLI::IsMember({"true", "false", "auto"}));
-  sub.add_option("--max-length", a->max_length, "Truncate to this many tokens (specials included)");
+  sub.add_option("--max-length", a->max_length, "Truncate to this many tokens (specials included)")
+      ->check(CLI::NonNegativeNumber);
   sub.add_option("--truncation", a->truncation,
                  "none, longest_first (default when --max-length is set), only_first or only_second")
       ->check(CLI::IsMember({"none", "longest_first", "only_first", "only_second"}));
-  sub.add_option("--stride", a->stride, "Overlap in tokens between overflowing windows");
+  sub.add_option("--stride", a->stride, "Overlap in tokens between overflowing windows")->check(CLI::NonNegativeNumber);
   sub.add_flag("--overflowing", a->overflowing, "Add the overflowing windows (\"overflowing\": [...])");
   sub.add_option("--padding", a->padding, "none, longest (the longest line of each chunk of 4096 lines; lines mixing single texts and pairs "
                  "are padded alone) or max_length")
       ->check(CLI::IsMember({"none", "longest", "max_length"}));
-  sub.add_option("--pad-to-multiple-of", a->pad_to_multiple_of, "Round padded lengths up to a multiple of N");
+  sub.add_option("--pad-to-multiple-of", a->pad_to_multiple_of, "Round padded lengths up to a multiple of N")
+      ->check(CLI::NonNegativeNumber);
   sub.add_flag("--no-special-tokens", a->no_special_tokens, "Do not add [CLS]/[SEP]");
   sub.add_flag("--all-fields", a->all_fields,
                "Also write word_ids, special_tokens_mask, attention_mask and byte_offsets");

@@ -50,6 +50,8 @@ std::vector<std::string> split_commas(const std::vector<std::string>& in) {
 int run_train(const TrainArgs& a) {
   if (a.inputs.empty()) throw bertkit::InputError("tokenizer train: give at least one --input FILE");
   if (a.output.empty()) throw bertkit::InputError("tokenizer train: --output DIR is required");
+  for (const auto& f : a.inputs)  // before the output folder is made: a typo leaves nothing behind
+    if (!bertkit::file_exists(f)) throw bertkit::InputError(f + ": no such training file");
   bertkit::make_dirs(a.output);
   if (a.type == "wordpiece") {
     bertkit::WordPieceTrainOptions o;
@@ -181,9 +183,11 @@ bertkit::cli::Action setup(CLI::App& sub) {
       ->capture_default_str();
   train->add_option("--input,-i", t->inputs, "Training text files (one text a line)")->required();
   train->add_option("--output,-o", t->output, "Output directory (vocab.txt + tokenizer.json..., or spiece.model)")->required();
-  train->add_option("--vocab-size", t->vocab_size, "Vocabulary size (default 30000)");
-  train->add_option("--min-frequency", t->min_frequency, "WordPiece: least count of a pair to merge (default 2)");
-  train->add_option("--limit-alphabet", t->limit_alphabet, "WordPiece: at most this many initial characters (default 1000)");
+  train->add_option("--vocab-size", t->vocab_size, "Vocabulary size (default 30000)")->check(CLI::PositiveNumber);
+  train->add_option("--min-frequency", t->min_frequency, "WordPiece: least count of a pair to merge (default 2)")
+      ->check(CLI::NonNegativeNumber);
+  train->add_option("--limit-alphabet", t->limit_alphabet, "WordPiece: at most this many initial characters (default 1000)")
+      ->check(CLI::NonNegativeNumber);
   bertkit::cli::verbatim_values(train->add_option("--special-tokens", t->special_tokens,
                     "WordPiece: special tokens first in the vocabulary, comma-separated or repeated "
                     "(default [PAD],[UNK],[CLS],[SEP],[MASK])"));
@@ -196,8 +200,10 @@ bertkit::cli::Action setup(CLI::App& sub) {
       ->check(CLI::IsMember({"unigram", "bpe", "char", "word"}));
   train->add_option("--character-coverage", t->character_coverage, "SentencePiece: character coverage (default 0.9995)");
   train->add_option("--user-defined-symbols", t->user_defined_symbols, "SentencePiece: symbols never split (comma-separated)");
-  train->add_option("--input-sentence-size", t->input_sentence_size, "SentencePiece: sample this many sentences (0: all)");
-  train->add_option("--model-max-length", t->model_max_length, "model_max_length written to tokenizer_config.json");
+  train->add_option("--input-sentence-size", t->input_sentence_size, "SentencePiece: sample this many sentences (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  train->add_option("--model-max-length", t->model_max_length, "model_max_length written to tokenizer_config.json")
+      ->check(CLI::PositiveNumber);
   train->add_option("--threads", t->threads, "Threads (0: all cores)");
 
   auto s = std::make_shared<StatsArgs>();

@@ -58,6 +58,8 @@ bool exchange_paths(const std::string& a, const std::string& b) {
 }  // namespace
 
 std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw InputError(path + ": is a directory (expected a file)");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open for reading (does it exist and is it readable?)");
   std::ostringstream ss;
@@ -80,6 +82,8 @@ void make_dirs(const std::string& path) {
   if (path.empty()) return;
   std::error_code ec;
   fs::create_directories(path, ec);
+  if (ec == std::errc::not_a_directory || ec == std::errc::file_exists)
+    throw InputError(path + ": cannot create directory: a file is in the way (expected a directory or a new path)");
   if (ec) throw RuntimeError(path + ": cannot create directory: " + ec.message());
 }
 

@@ -28,7 +28,8 @@ nlohmann::json read_json(const std::string& path) { return json::load_file(path)
 // read without parsing the whole vocabulary into a DOM twice.
 std::string tokenizer_json_model_type(const std::string& path) {
   nlohmann::json j = read_json(path);
-  if (!j.is_object() || !j.contains("model") || !j["model"].is_object()) return "";
+  if (!j.is_object()) throw InputError(path + ": expected a JSON object (a tokenizers tokenizer.json), got " + j.type_name());
+  if (!j.contains("model") || !j["model"].is_object()) return "";
   return j["model"].value("type", "WordPiece");
 }
 

@@ -38,6 +38,7 @@ void Trainer::Impl::setup() {
   create_schedule_and_scaler();
   if (resuming) resume();
   create_data_loader();
+  make_dirs(config.output.dir);  // only now: bad input found above leaves no empty run folder behind
   write_run_config();
 }
 
@@ -53,13 +54,14 @@ void Trainer::Impl::choose_device() {
   interactive = config.logging.progress && ::isatty(2);
 }
 
-// Refuse to mix runs.
+// Refuse to mix runs (the folder itself is made once the run's inputs are read).
 void Trainer::Impl::prepare_output_dir(bool resuming) {
   if (main_process() && !resuming && !config.output.overwrite && dir_exists(config.output.dir) &&
       !fs::is_empty(config.output.dir))
     throw InputError("output.dir " + config.output.dir +
                      " exists and is not empty: pass --resume to continue that run, set output.overwrite, or choose another dir");
-  make_dirs(config.output.dir);
+  if (fs::exists(config.output.dir) && !dir_exists(config.output.dir))
+    throw InputError("output.dir " + config.output.dir + ": exists and is not a directory");
 }
 
 // The steps of resolved_run.h, shared with `train --print-config`.
