@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     bertkit::TokenizeOutputOptions out_options;
     out_options.all_fields = out_options.overflowing = out_options.decode = true;
     std::ostringstream out;
-    bertkit::tokenize_to_jsonl(tokenizer(), inputs, encode, out_options, 1, out);
+    bertkit::write_tokenized(tokenizer(), inputs, encode, out_options, 1, out);
   });
   return 0;
 }
