@@ -191,8 +191,12 @@ int run_quickstart(const QuickArgs& a) {
   const uint64_t seed = r.get<uint64_t>("seed", 42);
   const int threads = static_cast<int>(r.get<int64_t>("threads", 2));
   r.finish();
-  if (a.steps > 0) pre_steps = a.steps;
-  if (a.epochs > 0) ft_epochs = a.epochs;
+  if (a.steps != -1) pre_steps = a.steps;
+  if (a.epochs != -1) ft_epochs = a.epochs;
+  BERTKIT_CHECK_INPUT(pre_steps > 0, "quickstart: pretrain.steps (--steps) = " + std::to_string(pre_steps) +
+                                         ": expected a positive number of steps");
+  BERTKIT_CHECK_INPUT(ft_epochs > 0, "quickstart: finetune.epochs (--epochs) = " + std::to_string(ft_epochs) +
+                                         ": expected a positive number of epochs");
   BERTKIT_CHECK_INPUT(dir_exists(corpus_dir), corpus_dir +
                                                   ": not found. The quickstart reads the license texts of Debian's "
                                                   "base-files package; set corpus_dir (--set corpus_dir=DIR) to a folder of text files");

@@ -64,7 +64,8 @@ Action setup(CLI::App& sub) {
                                     "sequence-classification, token-classification or question-answering model")
       ->required();
   sub.add_option("--host", o.host, "Address to listen on")->capture_default_str();
-  sub.add_option("--port", o.port, "Port (0: any free port, printed on stderr)")->capture_default_str();
+  sub.add_option("--port", o.port, "Port (0: any free port, printed on stderr)")
+      ->check(CLI::Range(0, 65535))->capture_default_str();
   sub.add_option("--device", a->device, "auto, cpu, cuda, cuda:N")->capture_default_str();
   sub.add_option("--max-batch-tokens", o.max_batch_tokens, "Tokens per inference batch")
       ->check(CLI::PositiveNumber)->capture_default_str();
