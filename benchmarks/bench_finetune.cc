@@ -19,6 +19,7 @@
 
 #include <CLI/CLI.hpp>
 #include <torch/cuda.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include "bertkit/core/error.h"
@@ -29,8 +30,10 @@
 #include "bertkit/tokenizers/tokenizer.h"
 #include "bertkit/training/batch_loader.h"
 #include "bertkit/training/device.h"
+#include "phase_times.h"
 
 using namespace bertkit;
+using bertkit::bench::PhaseTimes;
 
 namespace {
 
@@ -97,6 +100,7 @@ int main(int argc, char** argv) {
   int64_t batch = 32, steps = 30, warmup = 3, max_seq_length = 128;
   int threads = 1, workers = 1;
   bool group = false;
+  std::string trace_path;
   CLI::App app{"bertkit fine-tuning benchmark: SST-2 sentences/s, tokens/s, ms/step, peak RSS"};
   app.add_option("--model", model_name, "2-layer, bert-base or a config.json")->capture_default_str();
   app.add_option("--train", train_path, "SST-2 train.tsv (sentence, label)")->capture_default_str();
@@ -109,6 +113,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "CPU intra-op threads (0: LibTorch default)")->capture_default_str();
   app.add_option("--workers", workers, "Data loader threads (train.dataloader_workers)")->capture_default_str();
   app.add_flag("--group-by-length", group, "Length-grouped batches (train.group_by_length)");
+  app.add_option("--trace", trace_path, "Write LibTorch's profiler trace of the timed steps (chrome://tracing JSON)");
   CLI11_PARSE(app, argc, argv);
   try {
     if (threads > 0) torch::set_num_threads(threads);
@@ -154,24 +159,37 @@ int main(int argc, char** argv) {
 
     int64_t tokens = 0, padded = 0;
     torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device));
+    PhaseTimes phases;
     auto step = [&]() {
+      auto t = phases.start(device);
       LoadedBatch lb = loader.next();
+      t.lap("load");
       tokens += lb.tokens;
       padded += lb.batch.input_ids.numel();
       ModelOutput out = model->forward(lb.batch, ForwardOptions{});
+      t.lap("forward");
       out.loss.backward();
+      t.lap("backward");
       clip_grad_norm(params, 1.0);
+      t.lap("clip");
       opt.step();
+      t.lap("optimizer");
       opt.zero_grad();
       loss_sum += out.loss.detach().to(torch::kDouble);
+      t.lap("zero_grad");
     };
     std::cerr << "bench_finetune: " << model_name << " " << device.str() << ", " << data->size() << " sentences, batch "
               << batch << ", " << warmup << " warmup + " << steps << " steps, " << workers << " loader worker(s)\n";
     for (int64_t i = 0; i < warmup; ++i) step();
     if (device.is_cuda()) torch::cuda::synchronize(device.index());
     tokens = padded = 0;
+    phases.clear();
     auto t0 = std::chrono::steady_clock::now();
-    for (int64_t i = 0; i < steps; ++i) step();
+    {
+      std::unique_ptr<torch::autograd::profiler::RecordProfile> trace;
+      if (!trace_path.empty()) trace = std::make_unique<torch::autograd::profiler::RecordProfile>(trace_path);
+      for (int64_t i = 0; i < steps; ++i) step();
+    }
     const double loss = loss_sum.item<double>() / static_cast<double>(warmup + steps);  // waits for the device
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr, "%.1f ms/step, %.1f sentences/s, %.0f tokens/s (mean loss %.3f)\n", 1000.0 * s / steps,
@@ -182,6 +200,7 @@ int main(int argc, char** argv) {
                 model_name.c_str(), device.str().c_str(), static_cast<long long>(batch), static_cast<long long>(steps),
                 torch::get_num_threads(), workers, group ? "true" : "false", 1000.0 * s / steps, batch * steps / s,
                 tokens / s, padded / s, peak_rss_mib());
+    std::fprintf(stderr, "per step: %s\n", phases.summary(steps).c_str());
     return 0;
   } catch (const Error& e) {
     std::cerr << "error: " << e.what() << "\n";
