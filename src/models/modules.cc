@@ -7,6 +7,7 @@
 
 #include "bertkit/core/error.h"
 #include "bertkit/nn/torch_compat.h"
+#include "bertkit/nn/varlen_attention.h"
 
 namespace bertkit {
 
@@ -106,10 +107,25 @@ std::pair<torch::Tensor, torch::Tensor> BertSelfAttentionImpl::forward(const tor
   return {context, probs};
 }
 
+namespace {
+// Whether attend() computes matmul/softmax/matmul itself (HF's eager attention).
+bool uses_math_kernel(AttentionKernel kernel) {
+  return !BERTKIT_HAVE_SDPA || kernel == AttentionKernel::Math;
+}
+}  // namespace
+
 torch::Tensor BertSelfAttentionImpl::attend_unpadded(const torch::Tensor& q, const torch::Tensor& k,
                                                      const torch::Tensor& v, const UnpaddedLayout& layout,
                                                      AttentionKernel kernel) {
-  // Each run of G sequences of length L is rows [offset, offset+G*L) of q/k/v: a view [G,NH,L,D].
+  if (uses_math_kernel(kernel)) {
+    VarlenAttentionOptions o;
+    o.num_heads = num_heads;
+    o.scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+    o.dropout_p = dropout_p;
+    o.training = is_training();
+    return varlen_attention(q, k, v, layout, o);  // [N,H]
+  }
+  // SDPA: each run of G sequences of length L is rows [offset, offset+G*L) of q/k/v, a view [G,NH,L,D].
   std::vector<torch::Tensor> parts;
   parts.reserve(layout.runs.size());
   for (const auto& run : layout.runs) {
