@@ -23,6 +23,7 @@
 #include <torch/torch.h>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/malloc_tuning.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/data/classification.h"
 #include "bertkit/models/bert_model.h"
@@ -94,6 +95,7 @@ double peak_rss_mib() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tune_malloc_for_steps();  // as the bertkit binary does
   std::string model_name = "2-layer", device_spec = "cpu";
   std::string train_path = "../shared/data/glue/SST-2/train.tsv";
   std::string vocab_path = "../shared/data/bert-vocab/bert-base-uncased-vocab.txt";

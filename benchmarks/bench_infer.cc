@@ -28,6 +28,7 @@
 #include <torch/torch.h>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/malloc_tuning.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/models/checkpoint.h"
 #include "bertkit/models/heads.h"
@@ -182,6 +183,7 @@ int run(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tune_malloc_for_steps();  // as the bertkit binary does
   Args a;
   CLI::App app{"bertkit inference benchmark: sentences/s, tokens/s and peak RSS over real sentences"};
   app.add_option("--model", a.model, "tiny, bert-mini, bert-small, bert-medium, bert-base, bert-large, a config.json or a model dir")

@@ -15,6 +15,7 @@
 #include <torch/torch.h>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/malloc_tuning.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/models/bert_model.h"
 #include "bertkit/nn/optimizers.h"
@@ -32,6 +33,7 @@ void sync(const torch::Device& d) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tune_malloc_for_steps();  // as the bertkit binary does
   std::string model_name = "bert-base", device_spec = "auto", precision_spec = "fp32", optimizer_name = "adamw";
   int64_t batch = 8, seq = 128, steps = 10, warmup = 3;
   int threads = 0;
