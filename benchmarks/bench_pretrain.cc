@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 #include <torch/cuda.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include "bertkit/core/error.h"
@@ -22,8 +23,10 @@
 #include "bertkit/training/device.h"
 #include "bertkit/training/precision.h"
 #include "model_shapes.h"
+#include "phase_times.h"
 
 using namespace bertkit;
+using bertkit::bench::PhaseTimes;
 
 namespace {
 using bench::named_config;
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
   int64_t batch = 8, seq = 128, steps = 10, warmup = 3;
   int threads = 0;
   bool dense = false;
+  std::string trace_path;
   CLI::App app{"bertkit pretraining benchmark: tokens/s and ms/step"};
   app.add_option("--model", model_name, "tiny, bert-mini, bert-small, bert-medium, bert-base, bert-large or a config.json")->capture_default_str();
   app.add_option("--device", device_spec, "auto, cpu, cuda or cuda:N")->capture_default_str();
@@ -49,6 +53,7 @@ int main(int argc, char** argv) {
   app.add_option("--optimizer", optimizer_name, "adamw or lamb")->capture_default_str()->check(CLI::IsMember({"adamw", "lamb"}));
   app.add_option("--threads", threads, "CPU threads (0: LibTorch default)");
   app.add_flag("--dense-mlm", dense, "Run the MLM head on every position (default: only masked ones)");
+  app.add_option("--trace", trace_path, "Write LibTorch's profiler trace of the timed steps (chrome://tracing JSON)");
   CLI11_PARSE(app, argc, argv);
   try {
     if (threads > 0) torch::set_num_threads(threads);
@@ -83,22 +88,29 @@ int main(int argc, char** argv) {
     b.labels = torch::where(chosen, b.input_ids, torch::full_like(b.input_ids, -100));          // [B, T]
     b.next_sentence_label = torch::randint(0, 2, {batch}, torch::kLong);                         // [B]
     b = b.to(device);
+    PhaseTimes phases;
     auto step = [&]() {
+      auto t = phases.start(device);
       ModelOutput out;
       {
         AutocastGuard ac(precision, device);
         out = model->forward(b, fo);
       }
+      t.lap("forward");
       auto loss = out.loss.to(torch::kFloat);
       (precision == Precision::FP16 ? loss * 1024.0 : loss).backward();
+      t.lap("backward");
       if (precision == Precision::FP16) {
         torch::NoGradGuard ng;
         for (auto& p : params)
           if (p.grad().defined()) p.grad().div_(1024.0);
       }
       clip_grad_norm(params, 1.0);  // on the device, as the trainer
+      t.lap("clip");
       opt->step();
+      t.lap("optimizer");
       opt->zero_grad();
+      t.lap("zero_grad");
       return loss;
     };
     std::cerr << "bench_pretrain: " << model_name << " " << device.str() << " " << precision_spec << " batch " << batch
@@ -106,13 +118,19 @@ int main(int argc, char** argv) {
     torch::Tensor loss;
     for (int64_t i = 0; i < warmup; ++i) loss = step();
     sync(device);
+    phases.clear();
     auto t0 = std::chrono::steady_clock::now();
-    for (int64_t i = 0; i < steps; ++i) loss = step();
+    {
+      std::unique_ptr<torch::autograd::profiler::RecordProfile> trace;
+      if (!trace_path.empty()) trace = std::make_unique<torch::autograd::profiler::RecordProfile>(trace_path);
+      for (int64_t i = 0; i < steps; ++i) loss = step();
+    }
     sync(device);
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     double ms = 1000.0 * s / static_cast<double>(steps);
     double tok_s = static_cast<double>(batch * seq * steps) / s;
     std::fprintf(stderr, "%.1f ms/step, %.0f tokens/s (loss %.3f)\n", ms, tok_s, loss.item<double>());
+    std::fprintf(stderr, "per step: %s\n", phases.summary(steps).c_str());
     std::printf("{\"bench\":\"pretrain\",\"model\":\"%s\",\"device\":\"%s\",\"precision\":\"%s\",\"batch_size\":%lld,"
                 "\"seq_len\":%lld,\"steps\":%lld,\"threads\":%d,\"sparse_mlm\":%s,\"ms_per_step\":%.3f,\"tokens_per_second\":%.1f}\n",
                 model_name.c_str(), device.str().c_str(), precision_spec.c_str(), static_cast<long long>(batch),

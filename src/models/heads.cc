@@ -174,7 +174,7 @@ ModelOutput BertForMaskedLMImpl::forward(const Batch& batch, const ForwardOption
 BertForSequenceClassificationImpl::BertForSequenceClassificationImpl(const BertConfig& c)
     : BertPreTrainedModelImpl(c) {
   bert = register_module("bert", std::make_shared<BertModelImpl>(c, true));
-  dropout = register_module("dropout", nn::Dropout(c.classifier_dropout ? *c.classifier_dropout : c.hidden_dropout_prob));
+  dropout = register_module("dropout", Dropout(c.classifier_dropout ? *c.classifier_dropout : c.hidden_dropout_prob));
   classifier = register_module("classifier", nn::Linear(c.hidden_size, c.num_labels));
 }
 
@@ -206,7 +206,7 @@ ModelOutput BertForSequenceClassificationImpl::forward(const Batch& batch, const
 
 BertForTokenClassificationImpl::BertForTokenClassificationImpl(const BertConfig& c) : BertPreTrainedModelImpl(c) {
   bert = register_module("bert", std::make_shared<BertModelImpl>(c, false));
-  dropout = register_module("dropout", nn::Dropout(c.classifier_dropout ? *c.classifier_dropout : c.hidden_dropout_prob));
+  dropout = register_module("dropout", Dropout(c.classifier_dropout ? *c.classifier_dropout : c.hidden_dropout_prob));
   classifier = register_module("classifier", nn::Linear(c.hidden_size, c.num_labels));
 }
 

@@ -58,7 +58,7 @@ BertEmbeddingsImpl::BertEmbeddingsImpl(const BertConfig& c) : max_positions(c.ma
   }
   token_type_embeddings = register_module("token_type_embeddings", nn::Embedding(c.type_vocab_size, c.hidden_size));
   LayerNorm = register_module("LayerNorm", layer_norm(c));
-  dropout = register_module("dropout", nn::Dropout(c.hidden_dropout_prob));
+  dropout = register_module("dropout", Dropout(c.hidden_dropout_prob));
 }
 
 void BertEmbeddingsImpl::check_length(int64_t T) const {
@@ -88,7 +88,7 @@ BertSelfAttentionImpl::BertSelfAttentionImpl(const BertConfig& c)
   query = register_module("query", nn::Linear(c.hidden_size, c.hidden_size));
   key = register_module("key", nn::Linear(c.hidden_size, c.hidden_size));
   value = register_module("value", nn::Linear(c.hidden_size, c.hidden_size));
-  dropout = register_module("dropout", nn::Dropout(c.attention_probs_dropout_prob));
+  dropout = register_module("dropout", Dropout(c.attention_probs_dropout_prob));
 }
 
 std::pair<torch::Tensor, torch::Tensor> BertSelfAttentionImpl::forward(const torch::Tensor& hidden,
@@ -167,7 +167,7 @@ std::pair<torch::Tensor, torch::Tensor> BertSelfAttentionImpl::attend(const torc
 BertSelfOutputImpl::BertSelfOutputImpl(const BertConfig& c) {
   dense = register_module("dense", nn::Linear(c.hidden_size, c.hidden_size));
   LayerNorm = register_module("LayerNorm", layer_norm(c));
-  dropout = register_module("dropout", nn::Dropout(c.hidden_dropout_prob));
+  dropout = register_module("dropout", Dropout(c.hidden_dropout_prob));
 }
 
 torch::Tensor BertSelfOutputImpl::forward(const torch::Tensor& hidden, const torch::Tensor& input) {
@@ -199,7 +199,7 @@ torch::Tensor BertIntermediateImpl::forward(const torch::Tensor& hidden) {
 BertOutputImpl::BertOutputImpl(const BertConfig& c) {
   dense = register_module("dense", nn::Linear(c.intermediate_size, c.hidden_size));
   LayerNorm = register_module("LayerNorm", layer_norm(c));
-  dropout = register_module("dropout", nn::Dropout(c.hidden_dropout_prob));
+  dropout = register_module("dropout", Dropout(c.hidden_dropout_prob));
 }
 
 torch::Tensor BertOutputImpl::forward(const torch::Tensor& hidden, const torch::Tensor& input) {

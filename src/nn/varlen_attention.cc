@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "bertkit/nn/dropout.h"
+
 namespace bertkit {
 
 namespace {
@@ -35,11 +37,7 @@ Tensor attend_run(const Tensor& q, const Tensor& k, const Tensor& v, const Varle
   auto probs = torch::softmax(torch::matmul(q, k.transpose(-1, -2)) * o.scale, -1);
   Tensor noise, dropped = probs;
   if (o.training && o.dropout_p > 0.0) {
-    if (o.dropout_p >= 1.0) {
-      noise = torch::zeros_like(probs);
-    } else {
-      noise = torch::empty_like(probs).bernoulli_(1.0 - o.dropout_p).div_(1.0 - o.dropout_p);
-    }
+    noise = o.dropout_p >= 1.0 ? torch::zeros_like(probs) : dropout_noise(probs, o.dropout_p);
     dropped = probs * noise;
   }
   if (saved) *saved = {probs, noise};

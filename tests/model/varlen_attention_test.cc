@@ -1,9 +1,11 @@
 // varlen_attention: one autograd node over sequences stored back to back gives what
 // HF's eager attention computes on each sequence alone (matmul, softmax, dropout on
-// the probabilities, matmul), forward and backward, with dropout's draws in run order.
+// the probabilities, matmul), forward and backward, with the dropout masks of
+// nn/dropout.h drawn run by run.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "bertkit/nn/dropout.h"
 #include "bertkit/nn/varlen_attention.h"
 
 namespace bertkit::test {
@@ -19,7 +21,7 @@ UnpaddedLayout layout_of(const std::vector<int64_t>& lengths) {
 }
 
 // The composite reference: HF's eager attention on each run of equal-length sequences,
-// recorded op by op by autograd, with torch's own dropout.
+// recorded op by op by autograd, with bertkit::dropout (the model's dropout).
 torch::Tensor reference(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const UnpaddedLayout& layout, double p) {
   std::vector<torch::Tensor> parts;
@@ -28,7 +30,7 @@ torch::Tensor reference(const torch::Tensor& q, const torch::Tensor& k, const to
       return x.narrow(0, run.offset, run.count * run.length).view({run.count, run.length, kHeads, kHeadDim}).transpose(1, 2);
     };
     auto scores = torch::matmul(heads(q), heads(k).transpose(-1, -2)) / std::sqrt(double(kHeadDim));
-    auto probs = torch::dropout(torch::softmax(scores, -1), p, /*train=*/true);
+    auto probs = bertkit::dropout(torch::softmax(scores, -1), p, /*train=*/true);
     parts.push_back(torch::matmul(probs, heads(v)).transpose(1, 2).reshape({run.count * run.length, kHidden}));
   }
   return torch::cat(parts, 0);
@@ -71,7 +73,7 @@ TEST(VarlenAttention, EqualsEagerAttentionPerSequenceWithoutDropout) {
   expect_same(fused, ref);
 }
 
-TEST(VarlenAttention, DropoutDrawsAndGradientsAreTorchDropoutsInRunOrder) {
+TEST(VarlenAttention, DropoutMasksAndGradientsAreTheModelDropoutsInRunOrder) {
   auto layout = layout_of(kLengths);
   VarlenAttentionOptions o;
   o.num_heads = kHeads;

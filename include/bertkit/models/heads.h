@@ -59,7 +59,7 @@ class BertForSequenceClassificationImpl : public BertPreTrainedModelImpl {
   ModelOutput forward(const Batch& batch, const ForwardOptions& options = {}) override;
   Architecture architecture() const override { return Architecture::BertForSequenceClassification; }
   std::shared_ptr<BertModelImpl> bert;
-  torch::nn::Dropout dropout{nullptr};
+  Dropout dropout{nullptr};  // nn/dropout.h
   torch::nn::Linear classifier{nullptr};
 };
 
@@ -70,7 +70,7 @@ class BertForTokenClassificationImpl : public BertPreTrainedModelImpl {
   ModelOutput forward(const Batch& batch, const ForwardOptions& options = {}) override;
   Architecture architecture() const override { return Architecture::BertForTokenClassification; }
   std::shared_ptr<BertModelImpl> bert;
-  torch::nn::Dropout dropout{nullptr};
+  Dropout dropout{nullptr};  // nn/dropout.h
   torch::nn::Linear classifier{nullptr};
 };
 

@@ -9,13 +9,13 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/types.h>
 
 #include "bertkit/models/bert_model.h"
+#include "bertkit/nn/dropout.h"
 #include "bertkit/models/config.h"
 #include "bertkit/nn/activations.h"
 
@@ -42,7 +42,7 @@ class BertEmbeddingsImpl : public torch::nn::Module {
   torch::nn::Embedding position_embeddings{nullptr};  // absent for "sinusoidal"
   torch::nn::Embedding token_type_embeddings{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};
-  torch::nn::Dropout dropout{nullptr};
+  Dropout dropout{nullptr};  // nn/dropout.h
   void check_length(int64_t T) const;  // InputError when T > max_position_embeddings
   torch::Tensor sinusoidal_table;  // buffer [max_positions, H] for "sinusoidal" (not saved: derived from config)
   int64_t max_positions;
@@ -61,7 +61,7 @@ class BertSelfAttentionImpl : public torch::nn::Module {
                                                   bool need_probs, AttentionKernel kernel,
                                                   const UnpaddedLayout* unpadded = nullptr);
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
-  torch::nn::Dropout dropout{nullptr};
+  Dropout dropout{nullptr};  // nn/dropout.h
   int64_t num_heads, head_dim;
   double dropout_p;
 
@@ -82,7 +82,7 @@ class BertSelfOutputImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& input);  // LN(drop(dense(h)) + input)
   torch::nn::Linear dense{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};
-  torch::nn::Dropout dropout{nullptr};
+  Dropout dropout{nullptr};  // nn/dropout.h
 };
 TORCH_MODULE(BertSelfOutput);
 
@@ -112,7 +112,7 @@ class BertOutputImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& input);  // [B,T,I],[B,T,H] -> [B,T,H]
   torch::nn::Linear dense{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};
-  torch::nn::Dropout dropout{nullptr};
+  Dropout dropout{nullptr};  // nn/dropout.h
 };
 TORCH_MODULE(BertOutput);
 

@@ -7,8 +7,8 @@
 // autograd ops instead, every narrow() of q/k/v gets its own backward node that
 // fills a zero [N,H] gradient (quadratic in the number of runs) and each op
 // records a node; for a batch of 32 short sentences that bookkeeping costs more
-// than the attention arithmetic. The random draws are those of torch's dropout on
-// each run's probabilities, in run order.
+// than the attention arithmetic. Dropout's masks are nn/dropout.h's, drawn for
+// each run's probabilities in run order.
 #pragma once
 
 #include <torch/types.h>
