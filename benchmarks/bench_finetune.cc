@@ -24,6 +24,7 @@
 
 #include "bertkit/core/error.h"
 #include "bertkit/core/malloc_tuning.h"
+#include "bertkit/nn/cpu_threads.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/data/classification.h"
 #include "bertkit/models/bert_model.h"
@@ -118,7 +119,7 @@ int main(int argc, char** argv) {
   app.add_option("--trace", trace_path, "Write LibTorch's profiler trace of the timed steps (chrome://tracing JSON)");
   CLI11_PARSE(app, argc, argv);
   try {
-    if (threads > 0) torch::set_num_threads(threads);
+    set_cpu_threads(threads);  // torch and OpenBLAS, as the bertkit binary
     torch::Device device = parse_device(device_spec);
     auto tok = std::shared_ptr<Tokenizer>(load_tokenizer(vocab_path));
     ClassificationReadOptions ro;

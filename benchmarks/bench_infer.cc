@@ -29,6 +29,7 @@
 
 #include "bertkit/core/error.h"
 #include "bertkit/core/malloc_tuning.h"
+#include "bertkit/nn/cpu_threads.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/models/checkpoint.h"
 #include "bertkit/models/heads.h"
@@ -128,7 +129,7 @@ double peak_rss_mib() {
 }
 
 int run(const Args& a) {
-  if (a.threads > 0) torch::set_num_threads(a.threads);
+  set_cpu_threads(a.threads);  // torch and OpenBLAS, as the bertkit binary
   const bool embeddings = a.task == "embeddings";
   const std::string data = a.data.empty() ? std::string(BERTKIT_SHARED_DIR) + "/data/glue/SST-2/dev.tsv" : a.data;
   std::string vocab = a.vocab;

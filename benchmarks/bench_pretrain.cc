@@ -17,6 +17,7 @@
 
 #include "bertkit/core/error.h"
 #include "bertkit/core/malloc_tuning.h"
+#include "bertkit/nn/cpu_threads.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/models/bert_model.h"
 #include "bertkit/nn/optimizers.h"
@@ -56,7 +57,7 @@ int main(int argc, char** argv) {
   app.add_option("--trace", trace_path, "Write LibTorch's profiler trace of the timed steps (chrome://tracing JSON)");
   CLI11_PARSE(app, argc, argv);
   try {
-    if (threads > 0) torch::set_num_threads(threads);
+    set_cpu_threads(threads);  // torch and OpenBLAS, as the bertkit binary
     torch::Device device = parse_device(device_spec);
     Precision precision = parse_precision(precision_spec, "--precision");
     check_precision(precision, device, "--precision");

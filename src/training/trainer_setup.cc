@@ -13,6 +13,7 @@
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/data/masking.h"
+#include "bertkit/nn/cpu_threads.h"
 #include "bertkit/models/checkpoint.h"
 #include "bertkit/nn/tensor_io.h"
 #include "bertkit/training/device.h"
@@ -44,7 +45,7 @@ void Trainer::Impl::setup() {
 
 void Trainer::Impl::choose_device() {
   const auto& tc = config.train;
-  if (tc.num_threads > 0) torch::set_num_threads(tc.num_threads);
+  set_cpu_threads(static_cast<int>(tc.num_threads));  // torch and OpenBLAS alike
   device = parse_device(tc.device);
   dist = Distributed::from_env(device, {tc.distributed.backend, tc.distributed.timeout_seconds});
   if (device.is_cuda() && dist->world_size() > 1 && (tc.device == "auto" || tc.device == "cuda"))
