@@ -9,6 +9,7 @@
 #include <torch/version.h>
 
 #include "bertkit/core/error.h"
+#include "bertkit/nn/cpu_threads.h"
 #include "bertkit/tasks/registry.h"
 #include "bertkit/training/distributed.h"
 #include "bertkit/version.h"
@@ -114,6 +115,7 @@ int run(int argc, const char* const* argv) {
   std::vector<std::pair<CLI::App*, Action>> actions;
   try {
     check_omp_num_threads();
+    set_cpu_threads(0);  // OpenBLAS and LibTorch share the cores (nn/cpu_threads.h)
     build_parser(app, actions);
     check_command_name(app, argc, argv);
     app.parse(argc, argv);

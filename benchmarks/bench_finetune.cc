@@ -201,7 +201,7 @@ int main(int argc, char** argv) {
                 "\"threads\":%d,\"workers\":%d,\"group_by_length\":%s,\"ms_per_step\":%.3f,\"sentences_per_second\":%.2f,"
                 "\"tokens_per_second\":%.1f,\"padded_tokens_per_second\":%.1f,\"peak_rss_mib\":%.1f}\n",
                 model_name.c_str(), device.str().c_str(), static_cast<long long>(batch), static_cast<long long>(steps),
-                torch::get_num_threads(), workers, group ? "true" : "false", 1000.0 * s / steps, batch * steps / s,
+                cpu_threads(), workers, group ? "true" : "false", 1000.0 * s / steps, batch * steps / s,
                 tokens / s, padded / s, peak_rss_mib());
     std::fprintf(stderr, "per step: %s\n", phases.summary(steps).c_str());
     return 0;

@@ -164,7 +164,7 @@ int run(const Args& a) {
   };
   std::cerr << "bench_infer: " << a.model << " " << a.task << ", " << ids.size() << " sentences, " << tokens
             << " tokens, batch " << bs << (a.sort_by_length ? ", sorted by length" : ", file order")
-            << ", padding-free " << a.padding_free << ", " << torch::get_num_threads() << " threads\n";
+            << ", padding-free " << a.padding_free << ", " << cpu_threads() << " threads\n";
   infer(*model, collate(ids, order, 0, std::min(order.size(), bs), pad), fo, embeddings);  // warm-up
   auto t0 = std::chrono::steady_clock::now();
   const double cpu0 = cpu_seconds();
@@ -176,7 +176,7 @@ int run(const Args& a) {
               "\"batch_size\":%zu,\"order\":\"%s\",\"padding_free\":\"%s\",\"threads\":%d,\"seconds\":%.3f,\"cpu_seconds\":%.3f,"
               "\"sentences_per_second\":%.1f,\"tokens_per_second\":%.1f,\"peak_rss_mib\":%.1f,\"checksum\":%.6g}\n",
               a.model.c_str(), a.task.c_str(), ids.size(), static_cast<long long>(tokens), bs,
-              a.sort_by_length ? "length" : "file", a.padding_free.c_str(), torch::get_num_threads(), s, cpu,
+              a.sort_by_length ? "length" : "file", a.padding_free.c_str(), cpu_threads(), s, cpu,
               static_cast<double>(ids.size()) / s, static_cast<double>(tokens) / s, peak_rss_mib(), checksum);
   return 0;
 }

@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
     std::printf("{\"bench\":\"pretrain\",\"model\":\"%s\",\"device\":\"%s\",\"precision\":\"%s\",\"batch_size\":%lld,"
                 "\"seq_len\":%lld,\"steps\":%lld,\"threads\":%d,\"sparse_mlm\":%s,\"ms_per_step\":%.3f,\"tokens_per_second\":%.1f}\n",
                 model_name.c_str(), device.str().c_str(), precision_spec.c_str(), static_cast<long long>(batch),
-                static_cast<long long>(seq), static_cast<long long>(steps), torch::get_num_threads(),
+                static_cast<long long>(seq), static_cast<long long>(steps), cpu_threads(),
                 dense ? "false" : "true", ms, tok_s);
     return 0;
   } catch (const Error& e) {

@@ -27,6 +27,7 @@
 
 #include "bertkit/core/fs.h"
 #include "bertkit/models/checkpoint.h"
+#include "bertkit/nn/cpu_threads.h"
 #include "bertkit/pipelines/batched.h"
 #include "bertkit/serving/server.h"
 
@@ -118,7 +119,7 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
-    else if (a == "--threads" && i + 1 < argc) torch::set_num_threads(std::atoi(argv[++i]));
+    else if (a == "--threads" && i + 1 < argc) set_cpu_threads(std::atoi(argv[++i]));
     else if (a[0] != '-') model = a;
     else {
       std::fprintf(stderr, "usage: bench_serve [MODEL_DIR] [--requests N] [--sentences FILE] [--threads T]\n");
@@ -128,7 +129,7 @@ int main(int argc, char** argv) {
   if (layers > 0) model = random_model(layers, hidden, model);  // the tokenizer of MODEL_DIR
   auto sentences = sst2_sentences(data);
   std::printf("model %s\nsentences %zu (SST-2 dev), requests per level %d, torch threads %d, cores %u\n", model.c_str(),
-              sentences.size(), requests, torch::get_num_threads(), std::thread::hardware_concurrency());
+              sentences.size(), requests, cpu_threads(), std::thread::hardware_concurrency());
 
   // `bertkit predict` path: all sentences at once, batched by token budget.
   {

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <atomic>
 #include <cstdlib>
 
 #include <torch/torch.h>
@@ -9,6 +10,8 @@
 namespace bertkit {
 
 namespace {
+
+std::atomic<int> g_cpu_threads{0};
 
 // OpenBLAS's own setter when the process's BLAS is OpenBLAS; null otherwise.
 using OpenblasSetNumThreads = void (*)(int);
@@ -19,9 +22,17 @@ OpenblasSetNumThreads openblas_setter() {
 }  // namespace
 
 void set_cpu_threads(int n) {
-  if (n > 0) torch::set_num_threads(n);
-  if (std::getenv("OPENBLAS_NUM_THREADS")) return;  // the user's explicit choice
-  if (auto set_openblas = openblas_setter()) set_openblas(torch::get_num_threads());
+  const int threads = n > 0 ? n : (g_cpu_threads.load() > 0 ? g_cpu_threads.load() : torch::get_num_threads());
+  g_cpu_threads = threads;
+  auto set_openblas = openblas_setter();
+  if (!set_openblas || std::getenv("OPENBLAS_NUM_THREADS")) {
+    torch::set_num_threads(threads);
+    return;
+  }
+  torch::set_num_threads(1);
+  set_openblas(threads);
 }
+
+int cpu_threads() { return g_cpu_threads.load() > 0 ? g_cpu_threads.load() : torch::get_num_threads(); }
 
 }  // namespace bertkit
