@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "bertkit/core/error.h"
+#include "bertkit/nn/fused_adam_cpu.h"
 
 namespace bertkit {
 
@@ -162,8 +163,15 @@ void AdamW::step() {
   const double b1 = options_.beta1, b2 = options_.beta2, lr = lr_;
   for (auto& g : start_update()) {
 #if BERTKIT_HAVE_FUSED_ADAMW
-    if (fused_adamw(g.params, g.grads, g.exp_avg, g.exp_avg_sq, g.steps, lr, g.weight_decay, options_)) continue;
+    if (options_.fused && fused_adamw(g.params, g.grads, g.exp_avg, g.exp_avg_sq, g.steps, lr, g.weight_decay, options_))
+      continue;
 #endif
+    if (options_.fused && fused_adam_cpu_applies(g.params, g.grads, g.exp_avg, g.exp_avg_sq)) {
+      for (size_t k = 0; k < g.params.size(); ++k)
+        fused_adamw_cpu_(g.params[k], g.grads[k], g.exp_avg[k], g.exp_avg_sq[k], lr, b1, b2, g.weight_decay,
+                         options_.eps, g.steps[k]);
+      continue;
+    }
     // As torch.optim.AdamW's multi-tensor path: Python floats (double) per parameter.
     if (g.weight_decay != 0.0) at::_foreach_mul_(g.params, 1.0 - lr * g.weight_decay);
     at::_foreach_mul_(g.exp_avg, b1);
@@ -183,26 +191,40 @@ Lamb::Lamb(std::vector<NamedParam> params, const LambOptions& options)
   lr_ = options.lr;
 }
 
+std::vector<torch::Tensor> Lamb::update_directions(UpdateGroup& g) const {
+  const double b1 = options_.beta1, b2 = options_.beta2;
+  const bool bc = options_.bias_correction;
+  auto bias_correction = [&](double beta, double t) { return bc ? 1.0 - std::pow(beta, t) : 1.0; };
+  if (options_.fused && fused_adam_cpu_applies(g.params, g.grads, g.exp_avg, g.exp_avg_sq)) {
+    std::vector<torch::Tensor> update;
+    for (size_t k = 0; k < g.params.size(); ++k)
+      update.push_back(fused_lamb_update_cpu(g.params[k], g.grads[k], g.exp_avg[k], g.exp_avg_sq[k], b1, b2,
+                                             g.weight_decay, options_.eps, bias_correction(b1, g.steps[k]),
+                                             bias_correction(b2, g.steps[k])));
+    return update;
+  }
+  at::_foreach_mul_(g.exp_avg, b1);
+  at::_foreach_add_(g.exp_avg, g.grads, 1.0 - b1);
+  at::_foreach_mul_(g.exp_avg_sq, b2);
+  at::_foreach_addcmul_(g.exp_avg_sq, g.grads, g.grads, 1.0 - b2);
+  // update = (m / bc1) / (sqrt(v / bc2) + eps) + wd * p
+  std::vector<torch::Tensor> update =
+      at::_foreach_div(g.exp_avg, scalars(g.steps, [&](double t) { return bias_correction(b1, t); }));
+  std::vector<torch::Tensor> denom =
+      at::_foreach_div(g.exp_avg_sq, scalars(g.steps, [&](double t) { return bias_correction(b2, t); }));
+  at::_foreach_sqrt_(denom);
+  at::_foreach_add_(denom, options_.eps);
+  at::_foreach_div_(update, denom);
+  if (g.weight_decay != 0.0) at::_foreach_add_(update, g.params, g.weight_decay);
+  return update;
+}
+
 void Lamb::step() {
   torch::NoGradGuard no_grad;
   ensure_state();
   ++step_;
-  const double b1 = options_.beta1, b2 = options_.beta2;
-  const bool bc = options_.bias_correction;
   for (auto& g : start_update()) {
-    at::_foreach_mul_(g.exp_avg, b1);
-    at::_foreach_add_(g.exp_avg, g.grads, 1.0 - b1);
-    at::_foreach_mul_(g.exp_avg_sq, b2);
-    at::_foreach_addcmul_(g.exp_avg_sq, g.grads, g.grads, 1.0 - b2);
-    // update = (m / bc1) / (sqrt(v / bc2) + eps) + wd * p
-    std::vector<torch::Tensor> update =
-        at::_foreach_div(g.exp_avg, scalars(g.steps, [&](double t) { return bc ? 1.0 - std::pow(b1, t) : 1.0; }));
-    std::vector<torch::Tensor> denom =
-        at::_foreach_div(g.exp_avg_sq, scalars(g.steps, [&](double t) { return bc ? 1.0 - std::pow(b2, t) : 1.0; }));
-    at::_foreach_sqrt_(denom);
-    at::_foreach_add_(denom, options_.eps);
-    at::_foreach_div_(update, denom);
-    if (g.weight_decay != 0.0) at::_foreach_add_(update, g.params, g.weight_decay);
+    std::vector<torch::Tensor> update = update_directions(g);
     if (g.weight_decay != 0.0 || options_.adapt_no_decay) {
       // Trust ratios ||p|| / ||u|| (1 when either is 0), on the device.
       std::vector<torch::Tensor> w_norm = at::_foreach_norm(g.params), u_norm = at::_foreach_norm(update);

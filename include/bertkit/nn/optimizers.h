@@ -26,6 +26,10 @@
 // multi-tensor at::_foreach_* ops (one kernel per operation and group on CUDA,
 // not one per parameter); AdamW on CUDA with LibTorch >= 2.1 uses the single
 // fused kernel at::_fused_adamw_ (BERTKIT_HAVE_FUSED_ADAMW; unmeasured here).
+// On the CPU, float32 contiguous parameters take a single-pass loop instead
+// (nn/fused_adam_cpu.h: AdamW's whole step, LAMB's moments and update
+// direction), equal to the _foreach path up to float rounding. `fused = false`
+// (torch.optim's fused=False) keeps every parameter on the _foreach path.
 //
 // State is exportable as named tensors so a checkpoint resumes bit-exactly:
 // "<param name>.exp_avg", "<param name>.exp_avg_sq", "<param name>.step" (int64:
@@ -108,6 +112,7 @@ struct AdamWOptions {
   double lr = 1e-3;
   double beta1 = 0.9, beta2 = 0.999;
   double eps = 1e-8;
+  bool fused = true;  // single-pass kernels where they apply (see above), else _foreach
 };
 
 class AdamW : public Optimizer {
@@ -126,6 +131,7 @@ struct LambOptions {
   double eps = 1e-6;
   bool bias_correction = true;
   bool adapt_no_decay = false;  // apply the trust ratio to no-decay parameters too (apex use_nvlamb)
+  bool fused = true;            // the single-pass CPU moment update where it applies, else _foreach
 };
 
 class Lamb : public Optimizer {
@@ -136,6 +142,9 @@ class Lamb : public Optimizer {
 
  private:
   LambOptions options_;
+  // The group's update directions m_hat / (sqrt(v_hat) + eps) + wd * p, after
+  // updating its moments.
+  std::vector<torch::Tensor> update_directions(UpdateGroup& group) const;
 };
 
 }  // namespace bertkit
