@@ -7,6 +7,7 @@
 #include <chrono>
 #include <exception>
 #include <functional>
+#include <future>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -187,9 +188,13 @@ TEST(DataParallel, ARankThatStopsAnsweringFailsTheOtherWithinTheTimeout) {
   ASSERT_TRUE(distributed_available());
   double seconds = -1;
   std::string message;
+  std::promise<void> rank0_done;
+  std::shared_future<void> rank0_finished = rank0_done.get_future().share();
   run_two_ranks(next_port(), 2, [&](int rank, const std::shared_ptr<Distributed>& dist) {
     if (rank == 1) {
-      std::this_thread::sleep_for(std::chrono::seconds(6));  // alive, but never joins the collective
+      // alive, but never joins the collective, until rank 0 has given up on it
+      // (at most 30 s: a rank 0 that never gives up fails the test below)
+      rank0_finished.wait_for(std::chrono::seconds(30));
       return;
     }
     const auto t0 = std::chrono::steady_clock::now();
@@ -199,6 +204,7 @@ TEST(DataParallel, ARankThatStopsAnsweringFailsTheOtherWithinTheTimeout) {
       message = e.what();
     }
     seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    rank0_done.set_value();
   });
   EXPECT_GE(seconds, 1.5);
   EXPECT_LT(seconds, 5.0);
