@@ -90,6 +90,7 @@ struct Trainer::Impl {
   void plan_steps();
   void create_data_loader();
   void create_schedule_and_scaler();
+  void start_fresh_log();
   void write_run_config();
   void resume();
   std::string newest_intact_checkpoint();

@@ -40,7 +40,14 @@ void Trainer::Impl::setup() {
   if (resuming) resume();
   create_data_loader();
   make_dirs(config.output.dir);  // only now: bad input found above leaves no empty run folder behind
+  if (!resuming) start_fresh_log();
   write_run_config();
+}
+
+// A new run in an overwritten output.dir: metrics.jsonl is appended to as the run goes,
+// so an earlier run's lines must go first (they were mixed into the new run's log).
+void Trainer::Impl::start_fresh_log() {
+  if (main_process() && file_exists(out("metrics.jsonl"))) write_file_atomic(out("metrics.jsonl"), "");
 }
 
 void Trainer::Impl::choose_device() {

@@ -253,6 +253,26 @@ TEST(Trainer, OutputsCheckpointsAndTensorBoard) {
 // Same seed and thread count: the same run, bit for bit, also with several
 // intra-op threads (the quickstart trains on 2). A different thread count may
 // round differently (LibTorch's parallel reductions); the same count must not.
+// output.overwrite lets a new run use an earlier run's folder: its metrics.jsonl must
+// hold the new run's lines only (they were appended after the old run's).
+TEST(Trainer, OverwrittenOutputDirStartsAFreshLog) {
+  BERTKIT_NEED_SHARED("data/bert-vocab/bert-base-uncased-vocab.txt");
+  BERTKIT_NEED_SHARED("data/corpus/gutenberg/pg11.txt");
+  std::string root = test::make_temp_dir();
+  for (int64_t steps : {3, 2}) {
+    RunConfig c = tiny_run(root + "/run");
+    c.train.max_steps = steps;
+    c.output.overwrite = true;
+    Trainer(c).train();
+  }
+  std::ifstream f(root + "/run/metrics.jsonl");
+  std::vector<int64_t> logged_steps;
+  for (std::string l; std::getline(f, l);)
+    if (Json::parse(l).contains("loss")) logged_steps.push_back(Json::parse(l).at("step").get<int64_t>());
+  EXPECT_EQ(logged_steps, (std::vector<int64_t>{1, 2}));
+  fs::remove_all(root);
+}
+
 TEST(Trainer, SameSeedAndThreadsGiveBitIdenticalRuns) {
   BERTKIT_NEED_SHARED("data/bert-vocab/bert-base-uncased-vocab.txt");
   BERTKIT_NEED_SHARED("data/corpus/gutenberg/pg11.txt");
