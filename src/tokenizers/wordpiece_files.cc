@@ -6,10 +6,10 @@
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
-#include <utf8proc.h>
 
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
+#include "bertkit/core/utf8.h"
 
 namespace bertkit {
 
@@ -101,20 +101,6 @@ void apply_tokenizer_config(const std::string& path, WordPieceConfig& config, bo
 
 }  // namespace
 
-// Whether s is well-formed UTF-8 (what transformers' load_vocab decodes).
-static bool valid_utf8(const std::string& s) {
-  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
-  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(s.size());
-  while (left > 0) {
-    utf8proc_int32_t c;
-    utf8proc_ssize_t n = utf8proc_iterate(p, left, &c);
-    if (n <= 0) return false;
-    p += n;
-    left -= n;
-  }
-  return true;
-}
-
 std::vector<std::string> read_vocab_file(const std::string& path) {
   std::string text = read_file(path);
   std::vector<std::string> vocab;
@@ -124,7 +110,7 @@ std::vector<std::string> read_vocab_file(const std::string& path) {
     if (nl == std::string::npos) nl = text.size();
     std::string line = text.substr(pos, nl - pos);
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
-    if (!valid_utf8(line))  // transformers' load_vocab fails here too (UnicodeDecodeError)
+    if (!utf8::is_valid(line))  // transformers' load_vocab fails here too (UnicodeDecodeError)
       throw InputError(path + ":" + std::to_string(vocab.size() + 1) +
                        ": not valid UTF-8 (expected one UTF-8 token a line)");
     vocab.push_back(std::move(line));
