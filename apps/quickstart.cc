@@ -20,6 +20,7 @@
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/core/json.h"
+#include "bertkit/core/utf8.h"
 #include "bertkit/data/pretraining.h"
 #include "bertkit/tokenizers/tokenizer.h"
 #include "bertkit/training/run_config.h"
@@ -135,13 +136,9 @@ std::vector<std::string> build_vocab(const std::vector<std::string>& texts, int6
     for (auto& w : basic_words(t)) {
       ++words[w];
       for (std::size_t i = 0; i < w.size();) {
-        std::size_t n = 1;
-        unsigned char c = static_cast<unsigned char>(w[i]);
-        if (c >= 0xF0) n = 4;
-        else if (c >= 0xE0) n = 3;
-        else if (c >= 0xC0) n = 2;
-        chars.insert(w.substr(i, n));
-        i += n;
+        const std::size_t start = i;
+        utf8::next(w, i);
+        chars.insert(w.substr(start, i - start));
       }
     }
   std::vector<std::string> vocab{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};

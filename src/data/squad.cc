@@ -9,7 +9,7 @@
 #include "bertkit/core/error.h"
 #include "bertkit/core/json.h"
 #include "bertkit/core/fs.h"
-#include "bertkit/tokenizers/base.h"
+#include "bertkit/core/utf8.h"
 
 namespace bertkit {
 

@@ -5,16 +5,17 @@
 
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
+#include "bertkit/core/json.h"
 
 namespace bertkit {
 
 namespace {
 
-using json = nlohmann::json;
+using json::Json;
 
 std::string key_where(const std::string& where, const std::string& key) { return where + ": key '" + key + "'"; }
 
-int64_t get_int(const json& j, const std::string& key, const std::string& where) {
+int64_t get_int(const Json& j, const std::string& key, const std::string& where) {
   const auto& v = j.at(key);
   if (v.is_number_integer()) return v.get<int64_t>();
   if (v.is_number_float()) {
@@ -25,13 +26,13 @@ int64_t get_int(const json& j, const std::string& key, const std::string& where)
   throw InputError(key_where(where, key) + ": expected an integer, got " + v.dump());
 }
 
-double get_double(const json& j, const std::string& key, const std::string& where) {
+double get_double(const Json& j, const std::string& key, const std::string& where) {
   const auto& v = j.at(key);
   if (v.is_number()) return v.get<double>();
   throw InputError(key_where(where, key) + ": expected a number, got " + v.dump());
 }
 
-std::string get_string(const json& j, const std::string& key, const std::string& where) {
+std::string get_string(const Json& j, const std::string& key, const std::string& where) {
   const auto& v = j.at(key);
   if (v.is_string()) return v.get<std::string>();
   throw InputError(key_where(where, key) + ": expected a string, got " + v.dump());
@@ -46,7 +47,7 @@ const std::set<std::string>& known_activations() {
 
 }  // namespace
 
-BertConfig BertConfig::from_json(const json& j, const std::string& where) {
+BertConfig BertConfig::from_json(const Json& j, const std::string& where) {
   if (!j.is_object()) throw InputError(where + ": expected a JSON object");
   BertConfig c;
   std::set<std::string> handled;
@@ -129,33 +130,24 @@ BertConfig BertConfig::from_json(const json& j, const std::string& where) {
   return c;
 }
 
-BertConfig BertConfig::load(const std::string& path) {
-  std::string text = read_file(path);
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const std::exception& e) {
-    throw InputError(path + ": not valid JSON (" + e.what() + ")");
-  }
-  return from_json(j, path);
-}
+BertConfig BertConfig::load(const std::string& path) { return from_json(json::load_file(path), path); }
 
-json BertConfig::to_json() const {
-  json j = extra.is_object() ? extra : json::object();
+Json BertConfig::to_json() const {
+  Json j = extra.is_object() ? extra : Json::object();
   if (!architectures.empty()) j["architectures"] = architectures;
   j["attention_probs_dropout_prob"] = attention_probs_dropout_prob;
-  j["classifier_dropout"] = classifier_dropout ? json(*classifier_dropout) : json(nullptr);
+  j["classifier_dropout"] = classifier_dropout ? Json(*classifier_dropout) : Json(nullptr);
   j["hidden_act"] = hidden_act;
   j["hidden_dropout_prob"] = hidden_dropout_prob;
   j["hidden_size"] = hidden_size;
-  json i2l = json::object();
+  Json i2l = Json::object();
   for (const auto& [i, l] : id2label) i2l[std::to_string(i)] = l;
   if (id2label.empty())
     for (int64_t i = 0; i < num_labels; ++i) i2l[std::to_string(i)] = "LABEL_" + std::to_string(i);
   j["id2label"] = i2l;
   j["initializer_range"] = initializer_range;
   j["intermediate_size"] = intermediate_size;
-  json l2i = json::object();
+  Json l2i = Json::object();
   for (const auto& [l, i] : label2id) l2i[l] = i;
   if (label2id.empty())
     for (auto it = i2l.begin(); it != i2l.end(); ++it) l2i[it.value().get<std::string>()] = std::stoll(it.key());
@@ -165,7 +157,7 @@ json BertConfig::to_json() const {
   j["model_type"] = model_type;
   j["num_attention_heads"] = num_attention_heads;
   j["num_hidden_layers"] = num_hidden_layers;
-  j["pad_token_id"] = pad_token_id >= 0 ? json(pad_token_id) : json(nullptr);
+  j["pad_token_id"] = pad_token_id >= 0 ? Json(pad_token_id) : Json(nullptr);
   j["position_embedding_type"] = position_embedding_type;
   if (!problem_type.empty()) j["problem_type"] = problem_type;
   j["type_vocab_size"] = type_vocab_size;

@@ -47,24 +47,4 @@ std::string label_of(const BertConfig& c, int64_t i) {
   return it != c.id2label.end() ? it->second : "LABEL_" + std::to_string(i);
 }
 
-std::size_t cp_len(const std::string& s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-std::string cp_substr(const std::string& s, std::size_t a, std::size_t b) {
-  std::size_t n = 0, ba = s.size(), bb = s.size();
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) continue;
-    if (n == a) ba = i;
-    if (n == b) {
-      bb = i;
-      break;
-    }
-    ++n;
-  }
-  if (a >= b || ba >= s.size()) return "";
-  return s.substr(ba, bb - ba);
-}
-
 }  // namespace bertkit::pipelines

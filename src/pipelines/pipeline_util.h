@@ -1,5 +1,5 @@
 // Helpers the pipelines share (src/pipelines/*.cc): one encoding as model
-// inputs, length caps, softmax, label names, code-point substrings.
+// inputs, length caps, softmax, label names.
 // Internal to bertkit_tasks. Legend: T tokens.
 #pragma once
 
@@ -27,9 +27,5 @@ std::vector<float> softmax(const std::vector<float>& x);
 
 // id2label[i], or HF's default name LABEL_i.
 std::string label_of(const BertConfig& c, int64_t i);
-
-// Length in code points, and the code points [a, b) of a UTF-8 string.
-std::size_t cp_len(const std::string& s);
-std::string cp_substr(const std::string& s, std::size_t a, std::size_t b);
 
 }  // namespace bertkit::pipelines

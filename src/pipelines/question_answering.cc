@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/utf8.h"
 #include "pipeline_util.h"
 
 namespace bertkit::pipelines {
@@ -97,7 +98,7 @@ std::vector<QaAnswer> question_answering(const LoadedModel& m, const std::string
           if (a != SIZE_MAX) si = a, ei = b;
         }
       }
-      std::string target = cp_substr(context, si, ei);
+      std::string target = utf8::substr(context, si, ei);
       auto it = std::find_if(answers.begin(), answers.end(),
                              [&](const QaAnswer& x) { return ascii_lower(x.answer) == ascii_lower(target); });
       if (it != answers.end())

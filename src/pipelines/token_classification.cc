@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/utf8.h"
 #include "pipeline_util.h"
 
 namespace bertkit::pipelines {
@@ -74,12 +75,12 @@ std::vector<TokenEntity> token_entities(const LoadedModel& m, const std::string&
     p.start = e.offsets[i].first;
     p.end = e.offsets[i].second;
     p.index = static_cast<int64_t>(i);
-    std::string word_ref = cp_substr(text, p.start, p.end);
+    std::string word_ref = utf8::substr(text, p.start, p.end);
     if (wordpiece) {
-      p.is_subword = cp_len(p.word) != cp_len(word_ref);
+      p.is_subword = utf8::count(p.word) != utf8::count(word_ref);
     } else {
       // transformers' fallback heuristic: no space around the token start.
-      std::string around = p.start > 0 ? cp_substr(text, p.start - 1, p.start + 1) : "";
+      std::string around = p.start > 0 ? utf8::substr(text, p.start - 1, p.start + 1) : "";
       p.is_subword = p.start > 0 && around.find(' ') == std::string::npos;
     }
     if (e.ids[i] == unk) {

@@ -8,6 +8,7 @@
 #include <utf8proc.h>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/utf8.h"
 
 namespace bertkit {
 
@@ -248,31 +249,6 @@ SeqevalReport seqeval(const std::vector<std::vector<std::string>>& gold,
 }
 
 // ---- SQuAD ----
-static std::u32string decode_utf8(const std::string& s) {
-  std::u32string out;
-  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
-  utf8proc_ssize_t n = static_cast<utf8proc_ssize_t>(s.size()), i = 0;
-  while (i < n) {
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t k = utf8proc_iterate(p + i, n - i, &cp);
-    if (k <= 0) {
-      cp = 0xFFFD;
-      k = 1;
-    }
-    out.push_back(static_cast<char32_t>(cp));
-    i += k;
-  }
-  return out;
-}
-static std::string encode_utf8(const std::u32string& s) {
-  std::string out;
-  utf8proc_uint8_t buf[4];
-  for (char32_t c : s) {
-    auto k = utf8proc_encode_char(static_cast<utf8proc_int32_t>(c), buf);
-    out.append(reinterpret_cast<char*>(buf), k);
-  }
-  return out;
-}
 // Python's str.isspace() set (what str.split() splits on).
 static bool py_space(char32_t c) {
   if ((c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 || c == 0x1680 ||
@@ -298,7 +274,7 @@ static bool ascii_punct(char32_t c) {
 
 std::string squad_normalize(const std::string& s) {
   std::u32string t;
-  for (char32_t c : decode_utf8(s)) {
+  for (char32_t c : utf8::decode(s)) {
     c = static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c)));
     if (!ascii_punct(c)) t.push_back(c);
   }
@@ -335,7 +311,7 @@ std::string squad_normalize(const std::string& s) {
       out.push_back(c);
     }
   }
-  return encode_utf8(out);
+  return utf8::encode(out);
 }
 
 static std::vector<std::string> split_spaces(const std::string& s) {

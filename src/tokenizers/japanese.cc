@@ -7,6 +7,7 @@
 #include "bertkit/core/error.h"
 #include "bertkit/core/json.h"
 #include "bertkit/core/fs.h"
+#include "bertkit/core/utf8.h"
 #include "unicode.h"
 
 #if defined(BERTKIT_WITH_MECAB)

@@ -9,6 +9,7 @@
 
 #include "bertkit/core/error.h"
 #include "bertkit/core/parallel.h"
+#include "bertkit/core/utf8.h"
 
 namespace bertkit {
 
@@ -16,22 +17,6 @@ using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 
 namespace {
-
-// Length of the valid UTF-8 sequence at s[i], 0 when invalid (strict: no
-// overlong forms, no surrogates, nothing above U+10FFFF).
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k)
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-  if (n == 2 && c < 0xC2) return 0;                                   // overlong
-  if (n == 3 && c == 0xE0 && b(i + 1) < 0xA0) return 0;               // overlong
-  if (n == 3 && c == 0xED && b(i + 1) >= 0xA0) return 0;              // surrogates
-  if (n == 4 && (c > 0xF4 || (c == 0xF0 && b(i + 1) < 0x90) || (c == 0xF4 && b(i + 1) >= 0x90))) return 0;
-  return n;
-}
 
 // A {"text": "...", "text_pair": "..."} line, as `bertkit tokenize` reads them
 // by the million, without building a JSON DOM. Anything else (other keys, unicode
@@ -94,7 +79,7 @@ class FastTextLine {
       } else if (c < 0x20) {
         return false;
       } else if (c >= 0x80) {
-        const std::size_t n = utf8_sequence_length(s_, i_);
+        const std::size_t n = utf8::sequence_length(s_, i_);
         if (n == 0) return false;
         out.append(s_.data() + i_, n);
         i_ += n;
@@ -184,7 +169,7 @@ void append_json_string(std::string& out, std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
-      const std::size_t n = utf8_sequence_length(s, i);
+      const std::size_t n = utf8::sequence_length(s, i);
       if (n == 0) {  // invalid UTF-8: nlohmann's own replacement rules
         out.resize(mark);
         out += ojson(std::string(s)).dump(-1, ' ', false, ojson::error_handler_t::replace);

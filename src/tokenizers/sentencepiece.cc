@@ -12,6 +12,7 @@
 #include "bertkit/core/json.h"
 #include "bertkit/core/parallel.h"
 #include "bertkit/core/fs.h"
+#include "bertkit/core/utf8.h"
 #include "plugin/sentencepiece_plugin.h"
 #include "unicode.h"
 

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/utf8.h"
 #include "unicode.h"
 
 namespace bertkit {

@@ -6,29 +6,21 @@
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
-#include <utf8proc.h>
 
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
+#include "bertkit/core/json.h"
+#include "bertkit/core/utf8.h"
 
 namespace bertkit {
 
 namespace {
 
-using json = nlohmann::json;
+using json::Json;
 using ojson = nlohmann::ordered_json;
 
-json parse_json_file(const std::string& path) {
-  std::string text = read_file(path);
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw InputError(path + ": not valid JSON (" + e.what() + ")");
-  }
-}
-
 // A special token in tokenizer_config.json: "[CLS]" or {"content": "[CLS]", ...}.
-std::optional<std::string> token_string(const json& cfg, const char* key, const std::string& path) {
+std::optional<std::string> token_string(const Json& cfg, const char* key, const std::string& path) {
   auto it = cfg.find(key);
   if (it == cfg.end() || it->is_null()) return std::nullopt;
   if (it->is_string()) return it->get<std::string>();
@@ -38,12 +30,12 @@ std::optional<std::string> token_string(const json& cfg, const char* key, const 
 }
 
 template <typename T>
-T get_or(const json& j, const char* key, T fallback, const std::string& path) {
+T get_or(const Json& j, const char* key, T fallback, const std::string& path) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return fallback;
   try {
     return it->get<T>();
-  } catch (const json::exception&) {
+  } catch (const Json::exception&) {
     throw InputError(path + ": key '" + key + "' has the wrong type (" + it->type_name() + ")");
   }
 }
@@ -51,12 +43,12 @@ T get_or(const json& j, const char* key, T fallback, const std::string& path) {
 // Apply tokenizer_config.json (transformers) on top of `config`.
 void apply_tokenizer_config(const std::string& path, WordPieceConfig& config, bool normalizer_too,
                             std::vector<AddedToken>* added) {
-  json cfg = parse_json_file(path);
+  Json cfg = json::load_file(path);
   if (!cfg.is_object()) throw InputError(path + ": expected a JSON object");
   if (normalizer_too) {
     config.normalizer.lowercase = get_or<bool>(cfg, "do_lower_case", config.normalizer.lowercase, path);
     if (cfg.contains("strip_accents")) {
-      const json& sa = cfg["strip_accents"];
+      const Json& sa = cfg["strip_accents"];
       if (sa.is_null())
         config.normalizer.strip_accents.reset();
       else if (sa.is_boolean())
@@ -101,20 +93,6 @@ void apply_tokenizer_config(const std::string& path, WordPieceConfig& config, bo
 
 }  // namespace
 
-// Whether s is well-formed UTF-8 (what transformers' load_vocab decodes).
-static bool valid_utf8(const std::string& s) {
-  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
-  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(s.size());
-  while (left > 0) {
-    utf8proc_int32_t c;
-    utf8proc_ssize_t n = utf8proc_iterate(p, left, &c);
-    if (n <= 0) return false;
-    p += n;
-    left -= n;
-  }
-  return true;
-}
-
 std::vector<std::string> read_vocab_file(const std::string& path) {
   std::string text = read_file(path);
   std::vector<std::string> vocab;
@@ -124,7 +102,7 @@ std::vector<std::string> read_vocab_file(const std::string& path) {
     if (nl == std::string::npos) nl = text.size();
     std::string line = text.substr(pos, nl - pos);
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
-    if (!valid_utf8(line))  // transformers' load_vocab fails here too (UnicodeDecodeError)
+    if (!utf8::is_valid(line))  // transformers' load_vocab fails here too (UnicodeDecodeError)
       throw InputError(path + ":" + std::to_string(vocab.size() + 1) +
                        ": not valid UTF-8 (expected one UTF-8 token a line)");
     vocab.push_back(std::move(line));
@@ -154,10 +132,10 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_vocab_file(const st
 
 std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_tokenizer_json(const std::string& path,
                                                                             const std::string& tokenizer_config_path) {
-  json j = parse_json_file(path);
+  Json j = json::load_file(path);
   if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
     throw InputError(path + ": expected a HF tokenizer.json with a \"model\" object");
-  const json& m = j["model"];
+  const Json& m = j["model"];
   std::string type = get_or<std::string>(m, "type", "WordPiece", path);
   if (type != "WordPiece")
     throw InputError(path + ": model.type is '" + type + "'; bertkit reads WordPiece tokenizer.json files "
@@ -184,7 +162,7 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_tokenizer_json(cons
 
   // Normaliser.
   if (j.contains("normalizer") && !j["normalizer"].is_null()) {
-    const json& n = j["normalizer"];
+    const Json& n = j["normalizer"];
     std::string nt = get_or<std::string>(n, "type", "", path);
     if (nt != "BertNormalizer")
       throw InputError(path + ": normalizer.type is '" + nt + "'; bertkit supports BertNormalizer (or null)");
@@ -234,7 +212,7 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_tokenizer_json(cons
   PostProcessor post;
   bool have_post = false;
   if (j.contains("post_processor") && j["post_processor"].is_object()) {
-    const json& p = j["post_processor"];
+    const Json& p = j["post_processor"];
     std::string pt = get_or<std::string>(p, "type", "", path);
     if (pt == "TemplateProcessing") {
       auto pieces = [&](const char* key) {

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/utf8.h"
 
 namespace bertkit {
 
@@ -25,8 +26,6 @@ inline uint64_t mix(uint64_t h) {
   h ^= h >> 32;
   return h;
 }
-
-inline bool is_char_start(char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }
 
 }  // namespace
 
@@ -116,7 +115,7 @@ void WordPieceModel::tokenize_word(std::string_view word, std::size_t chars, std
     uint64_t h = kFnvOffset;
     for (std::size_t i = start; i < limit; ++i) {
       h = (h ^ static_cast<unsigned char>(word[i])) * kFnvPrime;
-      if (i + 1 == n || is_char_start(word[i + 1])) ends.emplace_back(static_cast<uint32_t>(i + 1), h);
+      if (i + 1 == n || !utf8::is_continuation_byte(word[i + 1])) ends.emplace_back(static_cast<uint32_t>(i + 1), h);
     }
     int32_t found = -1;
     std::size_t end = start;

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/utf8.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/core/parallel.h"
 

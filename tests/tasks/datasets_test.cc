@@ -3,7 +3,7 @@
 
 #include <fstream>
 
-#include "bertkit/tokenizers/base.h"
+#include "bertkit/core/utf8.h"
 #include "bertkit/core/error.h"
 #include "bertkit/data/classification.h"
 #include "bertkit/data/conll.h"

@@ -10,13 +10,12 @@
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/core/json.h"
-#include "bertkit/data/pretraining.h"
 #include "bertkit/nn/tensor_io.h"
 #include "bertkit/tasks/registry.h"
-#include "bertkit/tokenizers/tokenizer.h"
 #include "bertkit/training/run_config.h"
 #include "bertkit/training/trainer.h"
 #include "test_util.h"
+#include "tiny_shards.h"
 
 namespace fs = std::filesystem;
 using namespace bertkit;
@@ -27,24 +26,7 @@ namespace {
 // The pretraining task lives in the tasks layer, registered by the explicit call.
 const bool kTasksRegistered = (register_builtin_tasks(), true);
 
-const char* kVocab = "data/bert-vocab/bert-base-uncased-vocab.txt";
-
-// Shards from the first 100 documents of Alice, seq 32.
-const std::string& tiny_shards() {
-  static std::string dir;
-  if (!dir.empty()) return dir;
-  dir = test::make_temp_dir("bertkit-fault-shards");
-  auto tok = load_tokenizer(test::shared_path(kVocab));
-  PrepareOptions o;
-  o.inputs = {test::shared_path("data/corpus/gutenberg/pg11.txt")};
-  o.output_dir = dir;
-  o.max_seq_length = 32;
-  o.eval_documents = 10;
-  o.max_documents = 100;
-  o.progress = false;
-  prepare_pretraining_data(o, *tok);
-  return dir;
-}
+const char* const kVocab = test::kTinyVocab;
 
 // 6 steps of a 2-layer, 32-wide model; a checkpoint every 2 steps, 2 kept.
 RunConfig tiny_run(const std::string& out) {
@@ -58,7 +40,7 @@ RunConfig tiny_run(const std::string& out) {
     "checkpoint": {"every_steps": 2, "keep_last": 2}
   })");
   j["tokenizer"] = {{"path", test::shared_path(kVocab)}};
-  j["data"] = {{"shards", tiny_shards()}};
+  j["data"] = {{"shards", test::tiny_pretraining_shards()}};
   j["output"] = {{"dir", out}};
   return RunConfig::from_json(j);
 }

@@ -5,7 +5,7 @@
 
 #include <iostream>
 
-#include "bertkit/tokenizers/base.h"
+#include "bertkit/core/utf8.h"
 #include "bertkit/data/conll.h"
 #include "bertkit/data/squad.h"
 #include "bertkit/tasks/metrics.h"

@@ -8,13 +8,12 @@
 #include "bertkit/core/fs.h"
 #include "bertkit/core/json.h"
 #include "bertkit/nn/torch_compat.h"
-#include "bertkit/data/pretraining.h"
 #include "bertkit/tasks/registry.h"
-#include "bertkit/tokenizers/tokenizer.h"
 #include "bertkit/training/run_config.h"
 #include "bertkit/training/tensorboard.h"
 #include "bertkit/training/trainer.h"
 #include "test_util.h"
+#include "tiny_shards.h"
 
 namespace fs = std::filesystem;
 using namespace bertkit;
@@ -46,27 +45,10 @@ Json minimal_config() {
   })");
 }
 
-// Shards from the first 150 documents of Alice, seq 32, shared by the trainer tests.
-const std::string& tiny_shards() {
-  static std::string dir;
-  if (!dir.empty()) return dir;
-  dir = test::make_temp_dir("bertkit-shards");
-  auto tok = load_tokenizer(test::shared_path("data/bert-vocab/bert-base-uncased-vocab.txt"));
-  PrepareOptions o;
-  o.inputs = {test::shared_path("data/corpus/gutenberg/pg11.txt")};
-  o.output_dir = dir;
-  o.max_seq_length = 32;
-  o.eval_documents = 10;
-  o.max_documents = 150;
-  o.progress = false;
-  prepare_pretraining_data(o, *tok);
-  return dir;
-}
-
 RunConfig tiny_run(const std::string& out) {
   Json j = minimal_config();
-  j["tokenizer"]["path"] = test::shared_path("data/bert-vocab/bert-base-uncased-vocab.txt");
-  j["data"]["shards"] = tiny_shards();
+  j["tokenizer"]["path"] = test::shared_path(test::kTinyVocab);
+  j["data"]["shards"] = test::tiny_pretraining_shards();
   j["output"]["dir"] = out;
   j["logging"] = {{"every_steps", 1}, {"progress", false}};
   j["eval"] = {{"per_epoch", false}, {"at_end", false}};

@@ -121,19 +121,4 @@ class TokenizerBase : public Tokenizer {
   std::vector<int32_t> special_ids_sorted_;
 };
 
-// UTF-8 helpers shared by the tokenizers.
-namespace utf8 {
-// Decode the code point at s[i] (advancing i); invalid bytes decode as U+FFFD, one byte each.
-char32_t next(std::string_view s, std::size_t& i);
-void append(std::string& out, char32_t c);
-std::size_t count(std::string_view s);
-// The code point index of every byte of s, plus one entry for s.size() (the total).
-std::vector<uint32_t> code_point_index(std::string_view s);
-// Byte offset of code point `cp` (s.size() when cp is at or past the end).
-std::size_t byte_offset(std::string_view s, std::size_t cp);
-// The code points [start, end) of s ("" when end <= start). Code points are
-// counted as next() decodes them, so these agree with the tokenizers' offsets.
-std::string substr(std::string_view s, std::size_t start, std::size_t end);
-}  // namespace utf8
-
 }  // namespace bertkit
