@@ -69,7 +69,10 @@ for t in $TARGETS; do
   set -e
   execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' | tail -1)
   crashes=$(( $(find "$artifacts" -type f | wc -l) - before ))
-  rows+=("$t ${execs:-?} $crashes$([ $rc -ne 0 ] && echo " see:$log")")
+  # (not "$([ $rc -ne 0 ] && echo ...)": under set -e its status 1 ended the script after a clean target)
+  note=""
+  [ "$rc" -ne 0 ] && note=" see:$log"
+  rows+=("$t ${execs:-?} $crashes$note")
   echo "fuzz: $t: ${execs:-?} executions, $crashes crashes (log $log)" >&2
 done
 printf '\n%-16s %12s %8s\n' target executions crashes
