@@ -1,5 +1,7 @@
 // bertkit tokenizer train|stats: learn a vocabulary, measure a tokenizer on a corpus.
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -31,7 +33,49 @@ struct TrainArgs {
   std::size_t input_sentence_size = 0;
   std::size_t model_max_length = 512;
   unsigned threads = 0;
+  bool overwrite = false;
 };
+
+// The files `tokenizer train` writes into --output, by --type.
+const std::vector<std::string> kWordPieceFiles = {"vocab.txt", "special_tokens_map.json", "tokenizer_config.json",
+                                                  "tokenizer.json"};
+const std::vector<std::string> kSentencePieceFiles = {"spiece.model", "spiece.vocab", "special_tokens_map.json",
+                                                      "tokenizer_config.json"};
+const std::vector<std::string>& files_written(const TrainArgs& a) {
+  return a.type == "wordpiece" ? kWordPieceFiles : kSentencePieceFiles;
+}
+
+// Training must not silently overwrite what --output holds (as prepare and
+// train refuse a non-empty output folder): a non-empty folder needs
+// --overwrite, which replaces only the tokenizer files. Checked before
+// anything is trained or written, so a refusal changes nothing on disk.
+void check_output_folder(const TrainArgs& a) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(a.output, ec)) return;
+  if (!fs::is_directory(a.output, ec))
+    throw bertkit::InputError("tokenizer train: --output " + a.output + " is a file, not a folder");
+  if (fs::is_empty(a.output, ec) || a.overwrite) return;
+  for (const auto& name : files_written(a))
+    if (fs::exists(fs::path(a.output) / name, ec))
+      throw bertkit::InputError("tokenizer train: --output " + a.output + " already holds " + name +
+                                ", which training would overwrite: choose an empty folder, or pass --overwrite "
+                                "to replace the tokenizer files in it");
+  throw bertkit::InputError("tokenizer train: --output " + a.output + " is not empty (it holds " +
+                            fs::directory_iterator(a.output)->path().filename().string() +
+                            "): choose an empty folder, or pass --overwrite to write the tokenizer files beside "
+                            "what is there");
+}
+
+// After --overwrite: the other tokenizer type's files of an earlier run would
+// be loaded in preference to the new ones (tokenizer.json before spiece.model),
+// so they go. Files that are not a tokenizer's stay.
+void remove_stale_tokenizer_files(const TrainArgs& a) {
+  const auto& kept = files_written(a);
+  for (const auto& list : {kWordPieceFiles, kSentencePieceFiles})
+    for (const auto& name : list)
+      if (std::find(kept.begin(), kept.end(), name) == kept.end()) std::filesystem::remove(a.output + "/" + name);
+}
 
 std::vector<std::string> split_commas(const std::vector<std::string>& in) {
   std::vector<std::string> out;
@@ -52,6 +96,7 @@ int run_train(const TrainArgs& a) {
   if (a.output.empty()) throw bertkit::InputError("tokenizer train: --output DIR is required");
   for (const auto& f : a.inputs)  // before the output folder is made: a typo leaves nothing behind
     if (!bertkit::file_exists(f)) throw bertkit::InputError(f + ": no such training file");
+  check_output_folder(a);
   bertkit::make_dirs(a.output);
   if (a.type == "wordpiece") {
     bertkit::WordPieceTrainOptions o;
@@ -72,6 +117,7 @@ int run_train(const TrainArgs& a) {
       throw bertkit::InputError("tokenizer train: the special tokens must include " + cfg.unk_token);
     bertkit::WordPieceTokenizer tok(r.vocab, cfg);
     tok.save(a.output);
+    if (a.overwrite) remove_stale_tokenizer_files(a);
     std::printf("{\"type\":\"wordpiece\",\"vocab_size\":%zu,\"merges\":%zu,\"distinct_words\":%zu,\"words\":%llu,\"output\":\"%s\"}\n",
                 r.vocab.size(), r.merges, r.words, static_cast<unsigned long long>(r.word_occurrences), a.output.c_str());
     return 0;
@@ -90,6 +136,7 @@ int run_train(const TrainArgs& a) {
   bertkit::SentencePieceTokenizer tok(model);
   tok.set_model_max_length(a.model_max_length);
   tok.save(a.output);
+  if (a.overwrite) remove_stale_tokenizer_files(a);
   std::printf("{\"type\":\"sentencepiece\",\"model_type\":\"%s\",\"vocab_size\":%zu,\"output\":\"%s\"}\n",
               a.model_type.c_str(), tok.vocab_size(), model.c_str());
   return 0;
@@ -205,6 +252,9 @@ bertkit::cli::Action setup(CLI::App& sub) {
   train->add_option("--model-max-length", t->model_max_length, "model_max_length written to tokenizer_config.json")
       ->check(CLI::PositiveNumber);
   train->add_option("--threads", t->threads, "Threads (0: all cores)");
+  train->add_flag("--overwrite", t->overwrite,
+                  "Write into a non-empty --output: replace the tokenizer files there (vocab.txt, tokenizer.json, "
+                  "tokenizer_config.json, special_tokens_map.json, spiece.model, spiece.vocab), keep the others");
 
   auto s = std::make_shared<StatsArgs>();
   CLI::App* stats = sub.add_subcommand("stats", "Tokens, words and unknown-token rate of a tokenizer on text files");

@@ -29,7 +29,11 @@ EmbeddingModel load_embedding_model(const std::string& name_or_dir, const std::o
                                     torch::Device device) {
   const std::string dir = hub::resolve_model_dir(name_or_dir);
   EmbeddingModel em;
-  const std::string modules_path = dir + "/modules.json";
+  // model_file: nothing a directory from elsewhere holds (a "path" in
+  // modules.json, a symbolic link) may make us read outside it. The module
+  // files are checked against `dir` itself so that a Hub cache snapshot's
+  // links into blobs/ are accepted in module folders too.
+  const std::string modules_path = model_file(dir, "modules.json", dir);
   std::string transformer_dir = dir;
   EmbeddingOptions opt;
   if (file_exists(modules_path)) {
@@ -42,9 +46,12 @@ EmbeddingModel load_embedding_model(const std::string& name_or_dir, const std::o
       std::string type = mod.value("type", "");
       std::string path = mod.value("path", "");
       std::string mdir = path.empty() ? dir : model_file(dir, path, modules_path);  // no way out of dir
+      const auto module_file = [&](const std::string& name) {
+        return model_file(dir, path.empty() ? name : path + "/" + name, modules_path);
+      };
       if (type.find("Transformer") != std::string::npos) {
         transformer_dir = mdir;
-        std::string sb = mdir + "/sentence_bert_config.json";
+        std::string sb = module_file("sentence_bert_config.json");
         if (file_exists(sb)) {
           auto j = json::load_file(sb);
           if (j.contains("max_seq_length") && j["max_seq_length"].is_number_integer())
@@ -52,7 +59,7 @@ EmbeddingModel load_embedding_model(const std::string& name_or_dir, const std::o
         }
       } else if (type.find("Pooling") != std::string::npos) {
         has_pooling = true;
-        auto j = json::load_file(mdir + "/config.json");
+        auto j = json::load_file(module_file("config.json"));
         if (j.contains("pooling_mode")) {  // sentence-transformers >= 5: "mean" or a list
           const auto& pm = j["pooling_mode"];
           if (pm.is_string())

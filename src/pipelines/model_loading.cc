@@ -4,6 +4,7 @@
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
 #include "bertkit/core/json.h"
+#include "bertkit/core/model_files.h"
 #include "bertkit/hub/resolve.h"
 #include "bertkit/models/checkpoint.h"
 
@@ -21,7 +22,7 @@ LoadedModel load_model(const std::string& name_or_dir, std::optional<Architectur
   m.tokenizer = std::shared_ptr<Tokenizer>(load_tokenizer(dir).release());
   m.device = device;
   m.dir = dir;
-  const std::string tc = dir + "/tokenizer_config.json";
+  const std::string tc = model_file(dir, "tokenizer_config.json", dir);  // no symbolic link out of dir
   if (file_exists(tc)) {
     const nlohmann::json j = json::load_file(tc);
     if (j.contains("model_input_names") && j["model_input_names"].is_array()) {

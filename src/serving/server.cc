@@ -14,6 +14,7 @@
 
 #include "bertkit/core/error.h"
 #include "bertkit/core/fs.h"
+#include "bertkit/core/model_files.h"
 #include "bertkit/models/config.h"
 #include "bertkit/pipelines/batched.h"
 #include "bertkit/serving/batch_queue.h"
@@ -140,9 +141,11 @@ std::string kind_name(ModelKind k) {
   return "";
 }
 
+// model_file: the directory may come from elsewhere; no symbolic link in it
+// may make the server read outside it.
 ModelKind detect_kind(const std::string& dir) {
-  if (file_exists(dir + "/modules.json")) return ModelKind::Embedding;
-  BertConfig c = BertConfig::load(dir + "/config.json");
+  if (file_exists(model_file(dir, "modules.json", dir))) return ModelKind::Embedding;
+  BertConfig c = BertConfig::load(model_file(dir, "config.json", dir));
   std::string arch = c.architectures.empty() ? "BertModel" : c.architectures[0];
   if (arch == "BertForSequenceClassification") return ModelKind::Classifier;
   if (arch == "BertForTokenClassification") return ModelKind::TokenClassifier;

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "bertkit/tokenizers/tokenizer.h"
@@ -126,4 +127,67 @@ TEST(CliTokenizer, TrainWordPieceThenTokenize) {
   auto sp = load_tokenizer(dir + "/sp");
   EXPECT_EQ(sp->vocab_size(), 800u);
   EXPECT_EQ(sp->special_tokens().mask, 4);
+}
+
+namespace {
+// Every file under `dir` (relative name -> bytes).
+std::map<std::string, std::string> folder_bytes(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) out[std::filesystem::relative(e.path(), dir).string()] = slurp(e.path().string());
+  return out;
+}
+}  // namespace
+
+// `tokenizer train -o DIR` into a folder that holds files: refused (exit 2,
+// naming the folder and the file that would be overwritten) with nothing on
+// disk changed, as `prepare` and `train` refuse a non-empty output; with
+// --overwrite the tokenizer files are replaced, the others kept, and a
+// tokenizer of the other type does not stay behind to be loaded instead.
+TEST(CliTokenizer, TrainRefusesANonEmptyOutputUnlessOverwrite) {
+  NEED_BINARY();
+  BERTKIT_NEED_SHARED("data/sentencepiece/botchan.txt");
+  const std::string dir = test::make_temp_dir("bertkit-cli-train-out");
+  const std::string corpus = test::shared_path("data/sentencepiece/botchan.txt");
+  const std::string out = dir + "/tok";
+  const std::string wordpiece = binary() + " tokenizer train --type wordpiece --vocab-size 300 -i " + corpus + " -o " + out;
+  std::string log;
+  ASSERT_EQ(test::run_command(wordpiece, &log), 0) << log;
+  std::ofstream(out + "/README.md") << "my notes\n";
+  const auto before = folder_bytes(out);
+  ASSERT_EQ(before.count("vocab.txt"), 1u);
+
+  EXPECT_EQ(test::run_command(wordpiece, &log), 2) << log;
+  EXPECT_NE(log.find("--output " + out + " already holds vocab.txt, which training would overwrite"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("--overwrite"), std::string::npos) << log;
+  EXPECT_EQ(folder_bytes(out), before);
+
+  // A folder of other files only: refused too, naming what it holds.
+  const std::string other = dir + "/other";
+  std::filesystem::create_directories(other);
+  std::ofstream(other + "/notes.txt") << "keep\n";
+  EXPECT_EQ(test::run_command(binary() + " tokenizer train --type sentencepiece --vocab-size 300 -i " + corpus +
+                                  " -o " + other,
+                              &log),
+            2)
+      << log;
+  EXPECT_NE(log.find("--output " + other + " is not empty (it holds notes.txt)"), std::string::npos) << log;
+  EXPECT_EQ(folder_bytes(other), (std::map<std::string, std::string>{{"notes.txt", "keep\n"}}));
+
+  // --overwrite: a SentencePiece model replaces the WordPiece tokenizer; README.md stays.
+  ASSERT_EQ(test::run_command(binary() + " tokenizer train --type sentencepiece --model-type bpe --vocab-size 300 "
+                                  "--threads 1 --overwrite -i " + corpus + " -o " + out,
+                              &log),
+            0)
+      << log;
+  const auto after = folder_bytes(out);
+  EXPECT_EQ(after.at("README.md"), "my notes\n");
+  EXPECT_EQ(after.count("spiece.model"), 1u);
+  EXPECT_EQ(after.count("vocab.txt"), 0u);
+  EXPECT_EQ(after.count("tokenizer.json"), 0u);
+  auto tok = load_tokenizer(out);
+  EXPECT_EQ(tok->vocab_size(), 300u);
+  EXPECT_EQ(tok->special_tokens().mask, 4);  // ALBERT's layout: a SentencePiece model, not the old vocab.txt
+  std::filesystem::remove_all(dir);
 }

@@ -53,6 +53,35 @@ TEST(Corpus, BertFormatDocumentsAndGzipMatchPlain) {
   fs::remove_all(dir);
 }
 
+TEST(Corpus, InvalidUtf8IsAnInputErrorNamingFileLineAndByte) {
+  std::string dir = test::make_temp_dir();
+  // Line 3: "caf" then a Latin-1 e-acute (0xE9), which is not UTF-8 on its own.
+  // Lines 1-2 hold well-formed multi-byte text (e-acute, a CJK character, an emoji).
+  std::ofstream(dir + "/a.txt", std::ios::binary) << "caf\xC3\xA9 ok.\n\xE4\xB8\xAD \xF0\x9F\x98\x80\ncaf\xE9 bad\n";
+  ASSERT_EQ(test::run_command("gzip -c " + dir + "/a.txt > " + dir + "/b.gz"), 0);
+  for (const std::string f : {"/a.txt", "/b.gz"}) {
+    for (auto format : {CorpusFormat::Bert, CorpusFormat::DocPerLine}) {
+      try {
+        read_corpus({dir + f}, format);
+        ADD_FAILURE() << f << ": invalid UTF-8 was read without an error";
+      } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find(dir + f + ":3: not valid UTF-8 at byte 4 of the line (0xe9"), std::string::npos)
+            << e.what();
+      }
+    }
+  }
+  // Strictness as Python's decode: an overlong '/' (C0 AF) and a UTF-16 surrogate (ED A0 80) are not UTF-8.
+  std::ofstream(dir + "/c.txt", std::ios::binary) << "fine\n\xC0\xAF\n";
+  std::ofstream(dir + "/d.txt", std::ios::binary) << "x\xED\xA0\x80\n";
+  EXPECT_THROW(read_corpus({dir + "/c.txt"}, CorpusFormat::Bert), InputError);
+  EXPECT_THROW(read_corpus({dir + "/d.txt"}, CorpusFormat::Bert), InputError);
+  std::ofstream(dir + "/e.txt", std::ios::binary) << "caf\xC3\xA9 \xE4\xB8\xAD.\n";
+  auto docs = read_corpus({dir + "/e.txt"}, CorpusFormat::Bert);
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0].sentences[0], "caf\xC3\xA9 \xE4\xB8\xAD.");
+  fs::remove_all(dir);
+}
+
 TEST(Corpus, DocPerLineSplitsSentences) {
   auto s = split_sentences("He said \"Stop!\" Then he left. Mr. Smith stayed?  Yes");
   EXPECT_EQ(s, (std::vector<std::string>{"He said \"Stop!\"", "Then he left.", "Mr.", "Smith stayed?", "Yes"}));

@@ -29,6 +29,8 @@ void for_each_line(const std::string& path, const std::function<void(std::string
 std::vector<std::string> split_sentences(std::string_view text);
 
 // Read every document of `paths` in order. Empty documents are dropped.
+// InputError "file:line: not valid UTF-8 at byte N of the line" for a line
+// that is not UTF-8.
 std::vector<Document> read_corpus(const std::vector<std::string>& paths, CorpusFormat format);
 
 // Expand files and directories (every regular file inside, sorted) into a
