@@ -1,4 +1,4 @@
-// AdamW / LAMB against hand-computed updates, HF Trainer's no-decay grouping,
+// AdamW / LAMB against hand-computed updates (LAMB against timm's: lamb_fixture_test.cc), HF Trainer's no-decay grouping,
 // and bit-exact resume through the named state.
 #include <cmath>
 
