@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "bertkit/core/error.h"
+#include "bertkit/core/utf8.h"
 
 namespace bertkit {
 
@@ -80,34 +81,12 @@ std::vector<std::string> split_sentences(std::string_view text) {
 }
 
 namespace {
-// Length of the well-formed UTF-8 sequence at s[i], 0 when there is none
-// (strict, as Python's decode: no overlong forms, no surrogates, nothing
-// above U+10FFFF).
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k)
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-  if (n == 2 && c < 0xC2) return 0;                                   // overlong
-  if (n == 3 && c == 0xE0 && b(i + 1) < 0xA0) return 0;               // overlong
-  if (n == 3 && c == 0xED && b(i + 1) >= 0xA0) return 0;              // surrogates
-  if (n == 4 && (c > 0xF4 || (c == 0xF0 && b(i + 1) < 0x90) || (c == 0xF4 && b(i + 1) >= 0x90))) return 0;
-  return n;
-}
-
 // InputError "path:line: ... at byte N of the line" at the first byte of `line` that does not
 // start a well-formed UTF-8 sequence. A corpus is text: bytes that are not
 // UTF-8 would otherwise reach the tokenizer as [UNK]s or be dropped silently.
 void check_utf8(std::string_view line, const std::string& path, std::size_t line_number) {
   for (std::size_t i = 0; i < line.size();) {
-    if (static_cast<unsigned char>(line[i]) < 0x80) {
-      ++i;
-      continue;
-    }
-    const std::size_t n = utf8_sequence_length(line, i);
-    if (n > 0) {
+    if (const std::size_t n = utf8::sequence_length(line, i)) {
       i += n;
       continue;
     }
