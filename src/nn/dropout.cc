@@ -45,7 +45,8 @@ void fill_noise(T* noise, int64_t n, uint64_t seed, uint32_t threshold, T scale)
 }  // namespace
 
 torch::Tensor dropout_noise(const torch::Tensor& like, double p) {
-  if (!(p > 0.0 && p < 1.0)) throw RuntimeError("dropout_noise: p must be in (0, 1), got " + std::to_string(p));
+  if (!(p > 0.0)) throw RuntimeError("dropout_noise: p must be above 0, got " + std::to_string(p));
+  if (p >= 1.0) return torch::zeros_like(like, torch::MemoryFormat::Contiguous);
   if (!like.device().is_cpu())
     return torch::empty_like(like, torch::MemoryFormat::Contiguous).bernoulli_(1.0 - p).div_(1.0 - p);
   const auto dtype = like.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
@@ -61,7 +62,6 @@ torch::Tensor dropout_noise(const torch::Tensor& like, double p) {
 
 torch::Tensor dropout(const torch::Tensor& input, double p, bool training) {
   if (!training || p <= 0.0 || input.numel() == 0) return input;
-  if (p >= 1.0) return input * torch::zeros_like(input);
   if (!input.device().is_cpu()) return torch::dropout(input, p, training);
   torch::Tensor noise;
   {

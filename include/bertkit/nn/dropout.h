@@ -16,7 +16,7 @@
 
 namespace bertkit {
 
-// A tensor shaped like `like` holding 0 (dropped) or 1/(1-p) (kept), for 0 < p < 1.
+// A tensor shaped like `like` holding 0 (dropped) or 1/(1-p) (kept), for p > 0 (all 0 from p = 1 on).
 torch::Tensor dropout_noise(const torch::Tensor& like, double p);
 
 // input * dropout_noise(input, p) when training and p > 0; input otherwise.
