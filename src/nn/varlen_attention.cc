@@ -31,16 +31,16 @@ struct RunSaved {
   Tensor noise;  // dropout's scaled keep mask (undefined without dropout)
 };
 
-// context = dropout(softmax(q k^T * scale)) v for one run, as torch's dropout draws it.
+// context = dropout(softmax(q k^T * scale)) v for one run, with nn/dropout.h's mask.
 Tensor attend_run(const Tensor& q, const Tensor& k, const Tensor& v, const VarlenAttentionOptions& o,
-                  RunSaved* saved) {
+                  RunSaved& saved) {
   auto probs = torch::softmax(torch::matmul(q, k.transpose(-1, -2)) * o.scale, -1);
   Tensor noise, dropped = probs;
   if (o.training && o.dropout_p > 0.0) {
-    noise = o.dropout_p >= 1.0 ? torch::zeros_like(probs) : dropout_noise(probs, o.dropout_p);
+    noise = dropout_noise(probs, o.dropout_p);
     dropped = probs * noise;
   }
-  if (saved) *saved = {probs, noise};
+  saved = {probs, noise};
   return torch::matmul(dropped, v);
 }
 
@@ -64,19 +64,25 @@ std::vector<int64_t> packed_runs(const std::vector<SequenceRun>& runs) {
   return flat;
 }
 
+// The context of every run; `saved` (if given) gets each run's probabilities and mask.
+Tensor attend_runs(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<SequenceRun>& runs,
+                   const VarlenAttentionOptions& o, variable_list* saved) {
+  auto out = context_like(q, runs);
+  for (const auto& run : runs) {
+    RunSaved s;
+    auto h = [&](const Tensor& x) { return run_heads(x, run, o.num_heads); };
+    store_run(out, run, o.num_heads, attend_run(h(q), h(k), h(v), o, s));
+    if (saved) saved->insert(saved->end(), {s.probs, s.noise});
+  }
+  return out;
+}
+
 class VarlenAttentionFunction : public torch::autograd::Function<VarlenAttentionFunction> {
  public:
   static Tensor forward(AutogradContext* ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                         const UnpaddedLayout* layout, VarlenAttentionOptions o) {
-    auto out = context_like(q, layout->runs);
     variable_list saved = {q, k, v};
-    for (const auto& run : layout->runs) {
-      RunSaved s;
-      auto h = [&](const Tensor& x) { return run_heads(x, run, o.num_heads); };
-      store_run(out, run, o.num_heads, attend_run(h(q), h(k), h(v), o, &s));
-      saved.push_back(s.probs);
-      saved.push_back(s.noise);
-    }
+    auto out = attend_runs(q, k, v, layout->runs, o, &saved);
     ctx->save_for_backward(saved);
     ctx->saved_data["runs"] = packed_runs(layout->runs);
     ctx->saved_data["num_heads"] = o.num_heads;
@@ -118,12 +124,7 @@ torch::Tensor varlen_attention(const torch::Tensor& q, const torch::Tensor& k, c
   const bool needs_grad = torch::GradMode::is_enabled() &&
                           (q.requires_grad() || k.requires_grad() || v.requires_grad());
   if (needs_grad) return VarlenAttentionFunction::apply(q, k, v, &layout, options);
-  auto out = context_like(q, layout.runs);
-  for (const auto& run : layout.runs) {
-    auto h = [&](const Tensor& x) { return run_heads(x, run, options.num_heads); };
-    store_run(out, run, options.num_heads, attend_run(h(q), h(k), h(v), options, nullptr));
-  }
-  return out;
+  return attend_runs(q, k, v, layout.runs, options, nullptr);
 }
 
 }  // namespace bertkit
