@@ -22,7 +22,7 @@ OpenblasSetNumThreads openblas_setter() {
 }  // namespace
 
 void set_cpu_threads(int n) {
-  const int threads = n > 0 ? n : (g_cpu_threads.load() > 0 ? g_cpu_threads.load() : torch::get_num_threads());
+  const int threads = n > 0 ? n : cpu_threads();
   g_cpu_threads = threads;
   auto set_openblas = openblas_setter();
   if (!set_openblas || std::getenv("OPENBLAS_NUM_THREADS")) {
