@@ -12,7 +12,6 @@
 
 #include <CLI/CLI.hpp>
 #include <torch/cuda.h>
-#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include "bertkit/core/error.h"
@@ -122,8 +121,7 @@ int main(int argc, char** argv) {
     phases.clear();
     auto t0 = std::chrono::steady_clock::now();
     {
-      std::unique_ptr<torch::autograd::profiler::RecordProfile> trace;
-      if (!trace_path.empty()) trace = std::make_unique<torch::autograd::profiler::RecordProfile>(trace_path);
+      auto trace = bench::trace_to(trace_path);
       for (int64_t i = 0; i < steps; ++i) loss = step();
     }
     sync(device);

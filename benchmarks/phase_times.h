@@ -7,9 +7,11 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
@@ -58,5 +60,12 @@ class PhaseTimes {
   std::map<std::string, double> seconds_;
   std::vector<std::string> order_;
 };
+
+// LibTorch's profiler recording into `path` (chrome://tracing JSON) until the
+// result is destroyed; nothing when `path` is empty (--trace not given).
+inline std::unique_ptr<torch::autograd::profiler::RecordProfile> trace_to(const std::string& path) {
+  if (path.empty()) return nullptr;
+  return std::make_unique<torch::autograd::profiler::RecordProfile>(path);
+}
 
 }  // namespace bertkit::bench
