@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "bertkit/core/parallel.h"
@@ -26,6 +28,9 @@ TEST(ParallelFor, AWorkersExceptionReachesTheCaller) {
                               [&](std::size_t i) {
                                 ++calls;
                                 if (i == 17) throw std::runtime_error("index 17");
+                                // Each call takes a moment, so the other workers cannot finish all
+                                // 10000 while the thrower waits for a core (ctest -j2 on 2 cores).
+                                std::this_thread::sleep_for(std::chrono::microseconds(50));
                               }),
                  std::runtime_error);
     EXPECT_LT(calls.load(), 10000) << "work went on after the error";
