@@ -28,6 +28,11 @@ Batch PretrainingDataset::collate(const std::vector<int64_t>& indices, uint64_t 
   return collator_->collate(views, seeds);
 }
 
+int64_t PretrainingDataset::example_length(int64_t i) const {
+  const InstanceView in = instances_->get(i);
+  return 2 + static_cast<int64_t>(in.len_a) + (in.len_b > 0 ? 1 + static_cast<int64_t>(in.len_b) : 0);
+}
+
 namespace {
 
 class PretrainingTask : public Task {

@@ -32,6 +32,34 @@ std::vector<int64_t> group_by_length(const std::vector<int64_t>& permutation, co
   return out;
 }
 
+std::vector<std::vector<int64_t>> split_by_tokens(const std::vector<int64_t>& global_batch,
+                                                  const std::vector<int64_t>& lengths, int world_size) {
+  const std::size_t ranks = static_cast<std::size_t>(std::max(1, world_size));
+  if (global_batch.size() % ranks != 0 || lengths.size() != global_batch.size())
+    throw RuntimeError("split_by_tokens: " + std::to_string(global_batch.size()) + " examples for " +
+                       std::to_string(ranks) + " processes, " + std::to_string(lengths.size()) + " lengths");
+  const std::size_t per_rank = global_batch.size() / ranks;
+  std::vector<std::size_t> longest_first(global_batch.size());
+  for (std::size_t k = 0; k < longest_first.size(); ++k) longest_first[k] = k;
+  std::stable_sort(longest_first.begin(), longest_first.end(),
+                   [&](std::size_t a, std::size_t b) { return lengths[a] > lengths[b]; });
+  std::vector<int64_t> tokens(ranks, 0);
+  std::vector<std::vector<std::size_t>> taken(ranks);
+  for (std::size_t k : longest_first) {
+    std::size_t best = ranks;  // the rank with room and the fewest tokens (the lowest of equals)
+    for (std::size_t r = 0; r < ranks; ++r)
+      if (taken[r].size() < per_rank && (best == ranks || tokens[r] < tokens[best])) best = r;
+    taken[best].push_back(k);
+    tokens[best] += lengths[k];
+  }
+  std::vector<std::vector<int64_t>> split(ranks);
+  for (std::size_t r = 0; r < ranks; ++r) {
+    std::sort(taken[r].begin(), taken[r].end());  // each rank's examples in batch order
+    for (std::size_t k : taken[r]) split[r].push_back(global_batch[k]);
+  }
+  return split;
+}
+
 BatchSampler::BatchSampler(const Dataset& data, BatchSamplerOptions options) : data_(data), options_(options) {
   const int64_t n = data_.size();
   const int64_t global_batch = options_.batch_size * options_.world_size;
@@ -61,10 +89,14 @@ std::vector<int64_t> BatchSampler::indices(const DataPosition& p) {
     order_ = epoch_order(p.epoch);
     order_of_ = p.epoch;
   }
-  const int64_t bs = options_.batch_size;
-  const int64_t begin = p.micro_batch * bs * options_.world_size + options_.rank * bs;
-  const int64_t end = std::min<int64_t>(begin + bs, static_cast<int64_t>(order_.size()));
-  return std::vector<int64_t>(order_.begin() + std::min(begin, end), order_.begin() + end);
+  const int64_t global = options_.batch_size * options_.world_size;
+  const int64_t end = std::min<int64_t>((p.micro_batch + 1) * global, static_cast<int64_t>(order_.size()));
+  const int64_t begin = std::min(p.micro_batch * global, end);
+  std::vector<int64_t> batch(order_.begin() + begin, order_.begin() + end);
+  if (options_.world_size <= 1) return batch;
+  std::vector<int64_t> lengths;
+  for (int64_t i : batch) lengths.push_back(lengths_.empty() ? data_.example_length(i) : lengths_[i]);
+  return split_by_tokens(batch, lengths, options_.world_size).at(options_.rank);
 }
 
 uint64_t BatchSampler::collate_seed(const DataPosition& p) const {

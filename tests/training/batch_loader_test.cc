@@ -49,6 +49,60 @@ std::vector<int64_t> rows(const Batch& b) {
 
 }  // namespace
 
+TEST(SplitByTokens, LongestFirstToThePartWithFewestTokens) {
+  const std::vector<int64_t> batch = {10, 11, 12, 13, 14, 15};
+  const std::vector<int64_t> lengths = {5, 9, 2, 7, 3, 4};
+  // Longest first: 11 (9) -> rank 0; 13 (7) -> 1; 10 (5) -> 1 (7 < 9); 15 (4) -> 0 (9 < 12);
+  // 14 (3) -> 1 (12 < 13), now full; 12 (2) -> 0. Tokens 9 + 2 + 4 = 15 and 5 + 7 + 3 = 15.
+  const auto split = split_by_tokens(batch, lengths, 2);
+  ASSERT_EQ(split.size(), 2u);
+  EXPECT_EQ(split[0], (std::vector<int64_t>{11, 12, 15}));
+  EXPECT_EQ(split[1], (std::vector<int64_t>{10, 13, 14}));
+}
+
+TEST(SplitByTokens, EqualLengthsAlternateAndOneProcessKeepsTheBatch) {
+  EXPECT_EQ(split_by_tokens({4, 5, 6, 7}, {8, 8, 8, 8}, 2), (std::vector<std::vector<int64_t>>{{4, 6}, {5, 7}}));
+  EXPECT_EQ(split_by_tokens({4, 5, 6}, {1, 3, 2}, 1), (std::vector<std::vector<int64_t>>{{4, 5, 6}}));
+  EXPECT_THROW(split_by_tokens({4, 5, 6}, {1, 3, 2}, 2), RuntimeError);
+}
+
+// Two ranks of batch 4 take exactly the examples of one process's batch of 8,
+// split so that their token counts differ by at most the longest example (63
+// here).
+TEST(BatchSampler, RanksShareEachGlobalBatchWithEvenTokens) {
+  std::vector<int64_t> lengths;
+  for (int64_t i = 0; i < 48; ++i) lengths.push_back(1 + (i * 37) % 64);
+  FakeDataset data(lengths);
+  BatchSamplerOptions one;
+  one.batch_size = 8;
+  BatchSampler whole(data, one);
+  std::vector<BatchSampler> ranks;
+  for (int r = 0; r < 2; ++r) {
+    BatchSamplerOptions o = one;
+    o.batch_size = 4;
+    o.world_size = 2;
+    o.rank = r;
+    ranks.emplace_back(data, o);
+  }
+  auto tokens = [&](const std::vector<int64_t>& idx) {
+    int64_t t = 0;
+    for (int64_t i : idx) t += lengths[i];
+    return t;
+  };
+  for (int64_t m = 0; m < whole.micro_batches_per_epoch(); ++m) {
+    const DataPosition p{0, m};
+    auto a = ranks[0].indices(p), b = ranks[1].indices(p), all = whole.indices(p);
+    ASSERT_EQ(a.size(), 4u);
+    ASSERT_EQ(b.size(), 4u);
+    std::vector<int64_t> joined = a;
+    joined.insert(joined.end(), b.begin(), b.end());
+    std::sort(joined.begin(), joined.end());
+    std::sort(all.begin(), all.end());
+    EXPECT_EQ(joined, all) << "micro-batch " << m;
+    EXPECT_LE(std::abs(tokens(a) - tokens(b)), 63) << "micro-batch " << m;
+  }
+}
+
 TEST(GroupByLength, MegabatchesSortedLongestFirstAsHf) {
   const std::vector<int64_t> perm = {5, 2, 9, 0, 11, 7, 3, 8, 1, 10, 4, 6};
   const std::vector<int64_t> lengths = {4, 9, 3, 7, 2, 5, 8, 5, 1, 6, 3, 5};

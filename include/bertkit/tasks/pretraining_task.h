@@ -37,6 +37,8 @@ class PretrainingDataset : public Dataset {
                      bool static_masking, uint64_t static_seed);
   int64_t size() const override { return instances_->size(); }
   Batch collate(const std::vector<int64_t>& indices, uint64_t seed) const override;
+  // [CLS] A [SEP] (B [SEP]), without collating.
+  int64_t example_length(int64_t i) const override;
 
  private:
   std::shared_ptr<ShardedInstances> instances_;

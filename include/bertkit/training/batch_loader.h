@@ -2,7 +2,9 @@
 //
 // BatchSampler says which examples form micro-batch `micro_batch` of `epoch`
 // for this process: a permutation seeded by (train.seed, epoch), cut into
-// global batches of batch_size x world_size, each split across ranks. With
+// global batches of batch_size x world_size, each split across ranks with
+// token counts as even as split_by_tokens can make them (a data-parallel step
+// waits for its slowest process). With
 // group_by_length it first regroups the permutation as HF's LengthGroupedSampler
 // (megabatches of 50 global steps, each sorted longest first, the longest
 // example of the epoch in the first batch). The order depends on nothing but
@@ -48,6 +50,13 @@ struct BatchSamplerOptions {
   // processes together (batch_size x gradient_accumulation_steps x world_size).
   int64_t examples_per_step = 8;
 };
+
+// One global batch split into world_size parts of equal size (it must divide),
+// the longest examples first, each to the part with room and the fewest tokens
+// so far (the lowest-numbered of equals); each part keeps the batch's order.
+// lengths[k] is global_batch[k]'s token count.
+std::vector<std::vector<int64_t>> split_by_tokens(const std::vector<int64_t>& global_batch,
+                                                  const std::vector<int64_t>& lengths, int world_size);
 
 class BatchSampler {
  public:
