@@ -28,29 +28,33 @@ template <class>
 constexpr bool kNoReducerConstructor = false;
 
 // c10d::Reducer's constructor gained and lost arguments across LibTorch
-// versions; call whichever this one has (no gradient-as-bucket-view, no
-// Python reducer, the caps of rebuilt buckets from first/bucket_bytes_cap).
+// versions; call whichever this one has (gradients as views of the buckets,
+// no Python reducer, the caps of rebuilt buckets from first/bucket_bytes_cap).
+// As bucket views, the all-reduced gradients need no copy back out of the
+// buckets (DDP's gradient_as_bucket_view); the optimizer's zero_grad() drops
+// them and the next backward's Reducer hooks point them at the buckets again.
 template <class R = c10d::Reducer>
 std::unique_ptr<R> make_reducer(Tensors params, Buckets buckets, std::vector<std::size_t> limits, Pg pg,
                                 int64_t bucket_cap, bool find_unused, Names names, int64_t first_bucket_cap) {
   std::vector<bool> sparse(params.size(), false);
+  constexpr bool kAsViews = true;
   if constexpr (std::is_constructible_v<R, Tensors, Buckets, std::vector<std::size_t>, Pg, std::vector<bool>, int64_t,
                                         bool, bool, Names, int64_t>) {  // 1.13
     return std::make_unique<R>(std::move(params), std::move(buckets), std::move(limits), std::move(pg), sparse,
-                               bucket_cap, find_unused, false, std::move(names), first_bucket_cap);
+                               bucket_cap, find_unused, kAsViews, std::move(names), first_bucket_cap);
   } else if constexpr (std::is_constructible_v<R, Tensors, Buckets, Pg, std::vector<bool>, int64_t, bool, bool, Names,
                                                int64_t>) {
     return std::make_unique<R>(std::move(params), std::move(buckets), std::move(pg), sparse, bucket_cap, find_unused,
-                               false, std::move(names), first_bucket_cap);
+                               kAsViews, std::move(names), first_bucket_cap);
   } else if constexpr (std::is_constructible_v<R, Tensors, Buckets, Pg, std::vector<bool>, int64_t, bool, bool, Names,
                                                int64_t, bool, bool>) {
     return std::make_unique<R>(std::move(params), std::move(buckets), std::move(pg), sparse, bucket_cap, find_unused,
-                               false, std::move(names), first_bucket_cap, /*skip_all_reduce_unused_params=*/false,
+                               kAsViews, std::move(names), first_bucket_cap, /*skip_all_reduce_unused_params=*/false,
                                /*use_python_reducer=*/false);
   } else if constexpr (std::is_constructible_v<R, Tensors, Buckets, Pg, std::vector<bool>, int64_t, bool, bool, Names,
                                                int64_t, bool, bool, std::vector<int64_t>>) {
     return std::make_unique<R>(std::move(params), std::move(buckets), std::move(pg), sparse, bucket_cap, find_unused,
-                               false, std::move(names), first_bucket_cap, false, false, std::vector<int64_t>{});
+                               kAsViews, std::move(names), first_bucket_cap, false, false, std::vector<int64_t>{});
   } else {
     static_assert(kNoReducerConstructor<R>, "c10d::Reducer: no known constructor in this LibTorch");
   }
