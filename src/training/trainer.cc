@@ -66,7 +66,9 @@ TrainResult Trainer::Impl::run() {
     if (logged) {
       read_step_losses(result);
       const double t = now();
-      const double tok_s = static_cast<double>(tokens_since_log) * dist->world_size() / std::max(1e-9, t - time_of_log);
+      // Every process's tokens (the ranks' counts differ with their examples' lengths).
+      const double tokens = dist->all_reduce_sum({static_cast<double>(tokens_since_log)}).at(0);
+      const double tok_s = tokens / std::max(1e-9, t - time_of_log);
       log_step(sums, update, result.step_loss.at(state.global_step), tok_s, t, start_step);
       tokens_since_log = 0;
       time_of_log = t;
