@@ -61,39 +61,54 @@ void BatchQueue::finish(const std::vector<std::shared_ptr<Job>>& jobs) {
   metrics_.queue_size -= static_cast<int64_t>(jobs.size());
 }
 
+// Each batch: run the live jobs' sequences together, free their places in the
+// queue, then answer them, so that a client holding its answer never finds its
+// own request still counted (queue_size, the max_requests admission).
 void BatchQueue::run_loop() {
   for (;;) {
     std::vector<std::shared_ptr<Job>> jobs = take_jobs();
     if (jobs.empty()) return;  // stopping and drained
-    std::vector<std::shared_ptr<Job>> live;
+    std::vector<std::shared_ptr<Job>> live, cancelled;
     std::vector<const Sequence*> sequences;
     std::size_t tokens = 0;
     for (auto& j : jobs) {
       if (j->cancelled) {  // the client went away: nobody waits for these answers
-        j->answers.set_value({});
+        cancelled.push_back(j);
         continue;
       }
       live.push_back(j);
       tokens += j->tokens;
       for (const auto& s : j->sequences) sequences.push_back(&s);
     }
+    std::vector<nlohmann::json> answers;
+    std::exception_ptr error;
     if (!sequences.empty()) {
       try {
-        std::vector<nlohmann::json> answers = runner_(live[0]->kind, sequences);
+        answers = runner_(live[0]->kind, sequences);
         metrics_.record_batch(sequences.size(), tokens);
-        std::size_t next = 0;
-        for (auto& j : live) {
-          std::vector<nlohmann::json> mine(answers.begin() + next, answers.begin() + next + j->sequences.size());
-          next += j->sequences.size();
-          j->answers.set_value(std::move(mine));
-        }
       } catch (...) {
-        for (auto& j : live) j->answers.set_exception(std::current_exception());
+        error = std::current_exception();
       }
-    } else {
-      for (auto& j : live) j->answers.set_value({});
     }
     finish(jobs);
+    for (auto& j : cancelled) j->answers.set_value({});
+    answer(live, answers, error);
+  }
+}
+
+// Each job of the batch its own slice of the answers, in order, or the error.
+void BatchQueue::answer(const std::vector<std::shared_ptr<Job>>& live, std::vector<nlohmann::json>& answers,
+                        const std::exception_ptr& error) {
+  std::size_t next = 0;
+  for (auto& j : live) {
+    if (error) {
+      j->answers.set_exception(error);
+    } else {
+      std::vector<nlohmann::json> mine(std::make_move_iterator(answers.begin() + next),
+                                       std::make_move_iterator(answers.begin() + next + j->sequences.size()));
+      next += j->sequences.size();
+      j->answers.set_value(std::move(mine));
+    }
   }
 }
 

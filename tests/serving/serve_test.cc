@@ -283,11 +283,13 @@ TEST(Serve, HealthInfoMetrics) {
   EXPECT_EQ(info["max_input_length"], 128);  // tokenizer_config.json model_max_length
   ASSERT_EQ(post(s, "/embed", R"({"inputs": ["a b", "c"]})")->status, 200);
   ASSERT_EQ(post(s, "/embed", R"({"inputs": 3})")->status, 422);
-  // Statuses are counted once a response is written: wait (bounded) until both are.
-  const std::string counted = "bertkit_requests_total{route=\"/embed\",status=\"422\"} 1\n";
+  // Statuses are counted once a response is written, by the connection's
+  // thread after the client may already read it: wait (bounded) until both are.
+  const std::string ok = "bertkit_requests_total{route=\"/embed\",status=\"200\"} 1\n";
+  const std::string bad = "bertkit_requests_total{route=\"/embed\",status=\"422\"} 1\n";
   for (int i = 0; i < 100; ++i) {
     r = c.Get("/metrics");
-    if (r && r->body.find(counted) != std::string::npos) break;
+    if (r && r->body.find(ok) != std::string::npos && r->body.find(bad) != std::string::npos) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ASSERT_EQ(r->status, 200);

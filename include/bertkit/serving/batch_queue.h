@@ -58,6 +58,8 @@ class BatchQueue {
   void run_loop();
   std::vector<std::shared_ptr<Job>> take_jobs();
   void finish(const std::vector<std::shared_ptr<Job>>& jobs);
+  static void answer(const std::vector<std::shared_ptr<Job>>& live, std::vector<nlohmann::json>& answers,
+                     const std::exception_ptr& error);
 
   Runner runner_;
   std::size_t max_batch_tokens_, max_requests_;
