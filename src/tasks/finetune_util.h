@@ -36,8 +36,9 @@ void set_labels(BertConfig& config, const std::vector<std::string>& labels);
 
 // Evaluation batches: the examples (the first max_batches * batch_size of them when
 // max_batches is set) sorted by length, so a batch pads to little; `f` gets each
-// batch's example indices, and callers store results by index to report them in
-// input order.
+// batch's example indices (with several processes, only this process's batches:
+// o.runs_batch), and callers store results by index to report them in input
+// order, after gather_rows when evaluating with several processes.
 template <class Length, class F>
 void for_batches(int64_t n, const EvalOptions& o, Length&& length_of, F&& f) {
   const int64_t bs = std::max<int64_t>(1, o.batch_size);
@@ -46,8 +47,28 @@ void for_batches(int64_t n, const EvalOptions& o, Length&& length_of, F&& f) {
   for (int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return length_of(a) < length_of(b); });
   for (int64_t s = 0; s < n; s += bs) {
-    f(std::vector<int64_t>(order.begin() + s, order.begin() + std::min(n, s + bs)));
+    if (o.runs_batch(s / bs)) f(std::vector<int64_t>(order.begin() + s, order.begin() + std::min(n, s + bs)));
     if (o.on_progress) o.on_progress(std::min(n, s + bs), n);
+  }
+}
+
+// After a data-parallel for_batches, where each process filled the rows of
+// its own batches and left the others empty: every row, on every process
+// (values of float or int32 rows pass through double exactly).
+template <class T>
+void gather_rows(std::vector<std::vector<T>>& rows, const EvalOptions& o) {
+  if (o.world_size <= 1 || !o.sum_over_processes) return;
+  std::vector<double> lengths(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) lengths[i] = static_cast<double>(rows[i].size());
+  lengths = o.sum(lengths);  // each row is filled on one process only
+  std::vector<std::size_t> offset(rows.size() + 1, 0);
+  for (std::size_t i = 0; i < rows.size(); ++i) offset[i + 1] = offset[i] + static_cast<std::size_t>(lengths[i]);
+  std::vector<double> flat(offset.back(), 0.0);
+  for (std::size_t i = 0; i < rows.size(); ++i) std::copy(rows[i].begin(), rows[i].end(), flat.begin() + offset[i]);
+  flat = o.sum(flat);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    rows[i].resize(offset[i + 1] - offset[i]);
+    for (std::size_t k = 0; k < rows[i].size(); ++k) rows[i][k] = static_cast<T>(flat[offset[i] + k]);
   }
 }
 

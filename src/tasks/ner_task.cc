@@ -120,9 +120,13 @@ class NerTask : public Task {
       for (std::size_t k = 0; k < idx.size(); ++k) {
         auto row = pred[static_cast<int64_t>(k)].contiguous();
         token_preds[idx[k]].assign(row.data_ptr<int32_t>(), row.data_ptr<int32_t>() + row.numel());
-        done[idx[k]] = 1;
       }
     });
+    gather_rows(token_preds, o);
+    for (std::size_t i = 0; i < token_preds.size(); ++i) done[i] = !token_preds[i].empty();  // [CLS] [SEP] at least
+    const std::vector<double> loss_sums = o.sum({loss_sum, static_cast<double>(loss_count)});
+    loss_sum = loss_sums[0];
+    loss_count = static_cast<int64_t>(loss_sums[1]);
     std::vector<std::vector<std::string>> gold, predt;
     std::vector<nlohmann::json> rows;
     const int32_t o_id = ids_.count("O") ? ids_.at("O") : 0;

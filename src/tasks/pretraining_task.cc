@@ -108,7 +108,7 @@ class PretrainingTask : public Task {
     int64_t batches = 0;
     for (int64_t start = 0; start < n; start += eo.batch_size) {
       if (eo.max_batches > 0 && batches >= eo.max_batches) break;
-      ++batches;
+      if (!eo.runs_batch(batches++)) continue;  // another process's batch
       std::vector<int64_t> idx;
       for (int64_t i = start; i < std::min(n, start + eo.batch_size); ++i) idx.push_back(i);
       Batch batch = eval_->collate(idx, eo.seed).to(eo.device);
@@ -141,6 +141,10 @@ class PretrainingTask : public Task {
         nsp_count += static_cast<double>(batch.next_sentence_label.numel());
       }
     }
+    const std::vector<double> sums =
+        eo.sum({mlm_loss_sum, mlm_correct, mlm_count, nsp_loss_sum, nsp_correct, nsp_count});
+    mlm_loss_sum = sums[0], mlm_correct = sums[1], mlm_count = sums[2];
+    nsp_loss_sum = sums[3], nsp_correct = sums[4], nsp_count = sums[5];
     Metrics m;
     const double mlm_loss = mlm_count > 0 ? mlm_loss_sum / mlm_count : 0.0;
     m["mlm_loss"] = mlm_loss;

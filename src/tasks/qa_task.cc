@@ -104,9 +104,11 @@ class QaTask : public Task {
         auto n = static_cast<int64_t>(eval_.features[idx[k]].input_ids.size());
         sl[idx[k]] = row_vector(s[static_cast<int64_t>(k)].slice(0, 0, n));
         el[idx[k]] = row_vector(e[static_cast<int64_t>(k)].slice(0, 0, n));
-        done[idx[k]] = 1;
       }
     });
+    gather_rows(sl, o);
+    gather_rows(el, o);
+    for (std::size_t i = 0; i < sl.size(); ++i) done[i] = !sl[i].empty();  // [CLS] [SEP] at least
     std::vector<SquadEvalItem> items;
     std::vector<nlohmann::json> rows;
     for (std::size_t x = 0; x < eval_.examples.size(); ++x) {

@@ -259,13 +259,18 @@ Metrics Trainer::Impl::evaluate(const std::string& predictions_path) {
   eo.predictions_path = predictions_path;
   eo.seed = mix_seed(state.seed, 0xE7A1);
   eo.forward = forward_options;
+  eo.rank = dist->rank();
+  eo.world_size = dist->world_size();
+  eo.sum_over_processes = [this](const std::vector<double>& v) { return dist->all_reduce_sum(v); };
   Metrics m;
   model->eval();
   {
     torch::NoGradGuard no_grad;
     AutocastGuard autocast(precision, device);
     m = task->evaluate(*model, eo);
-    m = dist->broadcast_metrics(m);  // every rank acts on rank 0's numbers (best model, early stopping)
+    // Each rank ran its share of the batches and computed the metrics of the
+    // whole set; all act on rank 0's numbers (best model, early stopping).
+    m = dist->broadcast_metrics(m);
   }
   model->train();
   return m;

@@ -44,12 +44,15 @@ int free_port() {
 
 // Packed 32-token segments and a 2-layer model without dropout: each sequence
 // has exactly max_predictions_per_seq masked tokens, so the mean loss of 2 x 4
-// sequences averaged over processes is the mean loss of the 8 together.
-std::string prepare_run(const std::string& root, int64_t max_steps) {
+// sequences averaged over processes is the mean loss of the 8 together. With
+// `held_out`, a tenth of the documents is held out and evaluated at the end in
+// batches of 8, which several processes share out between them.
+std::string prepare_run(const std::string& root, int64_t max_steps, bool held_out = false) {
   std::string log;
   const std::string vocab = test::shared_path(kVocab);
   EXPECT_EQ(test::run_command(test::bertkit_binary() + " prepare " + test::shared_path(kText) + " -o " + root +
-                                  "/packed -t " + vocab + " --max-seq-length 32 --no-nsp --max-documents 200 -q",
+                                  "/packed -t " + vocab + " --max-seq-length 32 --no-nsp --max-documents 200 -q" +
+                                  (held_out ? " --eval-fraction 0.1" : ""),
                               &log),
             0)
       << log;
@@ -59,11 +62,12 @@ std::string prepare_run(const std::string& root, int64_t max_steps) {
     "task": {"type": "mlm", "max_predictions_per_seq": 4},
     "train": {"learning_rate": 1e-3, "batch_size": 8, "num_threads": 1, "device": "cpu",
               "distributed": {"backend": "gloo", "timeout_seconds": 20}},
-    "eval": {"at_end": false, "per_epoch": false}, "logging": {"every_steps": 1, "progress": false},
+    "eval": {"at_end": false, "per_epoch": false, "batch_size": 8}, "logging": {"every_steps": 1, "progress": false},
     "checkpoint": {"at_end": false}})");
   cfg["train"]["max_steps"] = max_steps;
   cfg["tokenizer"]["path"] = vocab;
   cfg["data"]["shards"] = root + "/packed";
+  cfg["eval"]["at_end"] = held_out;
   json::save_file(root + "/run.json", cfg);
   return root + "/run.json";
 }
@@ -98,15 +102,22 @@ std::vector<int> two_processes(const std::string& root, const std::string& args,
                           root);
 }
 
+// The training losses of two runs agree step by step.
+void expect_same_losses(const std::vector<Json>& one, const std::vector<Json>& two, const std::string& two_dir,
+                        std::size_t steps) {
+  for (std::size_t i = 0; i < steps; ++i) {
+    const double a = one[i]["loss"].get<double>(), b = two[i]["loss"].get<double>();
+    EXPECT_NEAR(b, a, 1e-6 * std::fabs(a)) << two_dir << " step " << i + 1;
+  }
+}
+
+// The training losses and the final weights of two runs agree.
 void expect_same_run(const std::string& one_dir, const std::string& two_dir, std::size_t steps) {
   auto one = read_jsonl(one_dir + "/metrics.jsonl");
   auto two = read_jsonl(two_dir + "/metrics.jsonl");
   ASSERT_EQ(one.size(), steps);
   ASSERT_EQ(two.size(), steps);
-  for (std::size_t i = 0; i < steps; ++i) {
-    const double a = one[i]["loss"].get<double>(), b = two[i]["loss"].get<double>();
-    EXPECT_NEAR(b, a, 1e-6 * std::fabs(a)) << two_dir << " step " << i + 1;
-  }
+  expect_same_losses(one, two, two_dir, steps);
   // Weights: 1e-6 relative, or 1e-6 absolute (1e-3 of one AdamW step at lr
   // 1e-3) where a gradient is a sum that cancels (attention key biases have a
   // zero gradient in exact arithmetic): there the rounding of a different
@@ -161,6 +172,24 @@ TEST(DistributedE2E, TwoGlooProcessesMatchOneProcess) {
     auto rcs = two_processes(root, " train " + run + " -o " + root + "/nodes --set train.batch_size=4", env);
     ASSERT_EQ(rcs, (std::vector<int>{0, 0})) << logs(root, 2);
     expect_same_run(root + "/one", root + "/nodes", 4);
+  }
+  {  // the evaluation at the end: each process runs its share of the batches, all get the whole set's metrics
+    const std::string held = root + "/held";
+    const std::string run_held = prepare_run(held, 4, /*held_out=*/true);
+    ASSERT_EQ(test::run_command(bin + " train " + run_held + " -o " + held + "/one", &log), 0) << log;
+    const std::string p = std::to_string(free_port());
+    const std::string env[2] = {"WORLD_SIZE=2 RANK=0 LOCAL_RANK=0 " + addr + p, "WORLD_SIZE=2 RANK=1 LOCAL_RANK=1 " + addr + p};
+    auto rcs = two_processes(held, " train " + run_held + " -o " + held + "/two --set train.batch_size=4", env);
+    ASSERT_EQ(rcs, (std::vector<int>{0, 0})) << logs(held, 2);
+    auto one = read_jsonl(held + "/one/metrics.jsonl"), two = read_jsonl(held + "/two/metrics.jsonl");
+    ASSERT_EQ(one.size(), 5u);  // 4 steps and the evaluation
+    ASSERT_EQ(two.size(), 5u);
+    expect_same_losses(one, two, held + "/two", 4);
+    for (const char* key : {"eval_loss", "eval_mlm_accuracy", "eval_perplexity"}) {
+      ASSERT_TRUE(one[4].contains(key) && two[4].contains(key)) << one[4].dump() << "\n" << two[4].dump();
+      const double a = one[4][key].get<double>(), b = two[4][key].get<double>();
+      EXPECT_NEAR(b, a, 1e-6 * std::fabs(a)) << key;
+    }
   }
   // The build says it has Gloo.
   ASSERT_EQ(test::run_command(bin + " --version", &log), 0) << log;

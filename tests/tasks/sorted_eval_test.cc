@@ -1,9 +1,13 @@
 // Evaluation batches sorted by length give the metrics and predictions of
-// one-example batches (no padding, no sorting effect), in input order.
+// one-example batches (no padding, no sorting effect), in input order; two
+// processes sharing the batches out give those of one.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include <torch/torch.h>
 
@@ -113,6 +117,116 @@ TEST(SortedEval, NerEqualsOneSentenceBatchesInInputOrder) {
   }
   for (const char* k : {"f1", "precision", "recall", "accuracy"}) EXPECT_EQ(sorted.metrics.at(k), one.metrics.at(k)) << k;
   EXPECT_NEAR(sorted.metrics.at("loss"), one.metrics.at("loss"), 1e-5);
+}
+
+// Two evaluating "processes" as threads: sum() returns the element-wise sum of
+// both threads' vectors of the same call, and keeps what each one sent.
+class TwoProcessSum {
+ public:
+  std::vector<double> sum(int rank, const std::vector<double>& v) {
+    std::unique_lock<std::mutex> lock(mu_);
+    sent_[rank].push_back(v);
+    const int64_t round = round_;
+    part_[rank] = v;
+    if (++arrived_ == 2) {
+      result_ = part_[0];
+      for (std::size_t i = 0; i < result_.size() && i < part_[1].size(); ++i) result_[i] += part_[1][i];
+      arrived_ = 0;
+      ++round_;
+      done_.notify_all();
+    } else {
+      done_.wait(lock, [&] { return round_ != round; });
+    }
+    return result_;
+  }
+  const std::vector<std::vector<double>>& sent(int rank) const { return sent_[rank]; }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable done_;
+  std::vector<double> part_[2], result_;
+  std::vector<std::vector<double>> sent_[2];
+  int arrived_ = 0;
+  int64_t round_ = 0;
+};
+
+// Rank 0 and rank 1 of two evaluating processes, batch size 8; rank 0's
+// predictions (the only ones written, as in training).
+EvalRun evaluate_as_two_processes(Task& task, BertPreTrainedModelImpl& model, TwoProcessSum& summer) {
+  EvalRun runs[2];
+  auto run = [&](int rank) {
+    EvalOptions o;
+    o.batch_size = 8;
+    o.rank = rank;
+    o.world_size = 2;
+    o.sum_over_processes = [&summer, rank](const std::vector<double>& v) { return summer.sum(rank, v); };
+    if (rank == 0) o.predictions_path = make_temp_dir("bertkit-sorted-eval") + "/predictions.jsonl";
+    torch::NoGradGuard ng;
+    runs[rank].metrics = task.evaluate(model, o);
+    if (rank == 0) runs[0].predictions = read_jsonl(o.predictions_path);
+  };
+  std::thread other(run, 1);
+  run(0);
+  other.join();
+  EXPECT_EQ(runs[0].metrics, runs[1].metrics);  // every process gets the whole set's metrics
+  return runs[0];
+}
+
+// Each process filled the rows of its own batches only (the row lengths sent
+// first), and together they filled every row once.
+void expect_rows_shared_out(const TwoProcessSum& summer, std::size_t rows) {
+  ASSERT_FALSE(summer.sent(0).empty());
+  ASSERT_FALSE(summer.sent(1).empty());
+  const auto &a = summer.sent(0).front(), &b = summer.sent(1).front();
+  ASSERT_EQ(a.size(), rows);
+  ASSERT_EQ(b.size(), rows);
+  std::size_t mine[2] = {0, 0};
+  for (std::size_t i = 0; i < rows; ++i) {
+    EXPECT_NE(a[i] > 0, b[i] > 0) << "row " << i << " filled by " << (a[i] > 0 ? "both" : "neither");
+    mine[0] += a[i] > 0, mine[1] += b[i] > 0;
+  }
+  EXPECT_GT(mine[0], 0u);
+  EXPECT_GT(mine[1], 0u);
+}
+
+TEST(SortedEval, TwoProcessesShareOutClassificationBatches) {
+  BERTKIT_NEED_SHARED("data/glue/SST-2/dev.tsv");
+  TaskInputs in;
+  in.tokenizer = uncased();
+  in.task = {{"labels", {"0", "1"}}};
+  in.data = {{"eval", head_of(shared_path("data/glue/SST-2/dev.tsv"), 40, "dev.tsv")}};
+  auto task = make_classification_task(in);
+  auto model = small_model(*task, task->architecture());
+  EvalRun one = evaluate_with(*task, *model, 8);
+  TwoProcessSum summer;
+  EvalRun two = evaluate_as_two_processes(*task, *model, summer);
+  expect_rows_shared_out(summer, 40);
+  ASSERT_EQ(two.predictions.size(), 40u);
+  for (std::size_t i = 0; i < 40; ++i) {
+    EXPECT_EQ(two.predictions[i]["prediction"], one.predictions[i]["prediction"]) << i;
+    EXPECT_EQ(two.predictions[i]["score"], one.predictions[i]["score"]) << i;
+  }
+  for (const char* k : {"accuracy", "f1", "mcc"}) EXPECT_EQ(two.metrics.at(k), one.metrics.at(k)) << k;
+  EXPECT_NEAR(two.metrics.at("loss"), one.metrics.at("loss"), 1e-6);
+}
+
+TEST(SortedEval, TwoProcessesShareOutNerBatches) {
+  BERTKIT_NEED_SHARED("data/conll2003/valid.txt");
+  TaskInputs in;
+  in.tokenizer = std::shared_ptr<Tokenizer>(load_tokenizer(shared_path("data/bert-vocab/bert-base-cased-vocab.txt")).release());
+  in.task = nlohmann::json::object();
+  in.data = {{"eval", head_of(shared_path("data/conll2003/valid.txt"), 600, "valid.txt")}};
+  auto task = make_ner_task(in);
+  auto model = small_model(*task, task->architecture());
+  EvalRun one = evaluate_with(*task, *model, 8);
+  TwoProcessSum summer;
+  EvalRun two = evaluate_as_two_processes(*task, *model, summer);
+  ASSERT_GT(one.predictions.size(), 10u);
+  ASSERT_EQ(two.predictions.size(), one.predictions.size());
+  for (std::size_t i = 0; i < one.predictions.size(); ++i)
+    EXPECT_EQ(two.predictions[i]["predictions"], one.predictions[i]["predictions"]) << i;
+  for (const char* k : {"f1", "precision", "recall", "accuracy"}) EXPECT_EQ(two.metrics.at(k), one.metrics.at(k)) << k;
+  EXPECT_NEAR(two.metrics.at("loss"), one.metrics.at("loss"), 1e-6);
 }
 
 }  // namespace

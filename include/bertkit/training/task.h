@@ -81,6 +81,17 @@ struct EvalOptions {
   // When set, called after each batch with the examples done and their total
   // (fine-tuning tasks; `bertkit evaluate` shows it as a progress line).
   std::function<void(int64_t done, int64_t total)> on_progress;
+  // Data-parallel evaluation: this process runs evaluation batches rank,
+  // rank + world_size, ... and `sum_over_processes` adds a vector (of the same
+  // length everywhere) over every process, so that each computes the metrics
+  // of the whole set. Unset: one process runs every batch.
+  int rank = 0;
+  int world_size = 1;
+  std::function<std::vector<double>(const std::vector<double>&)> sum_over_processes;
+  bool runs_batch(int64_t batch) const { return world_size <= 1 || batch % world_size == rank; }
+  std::vector<double> sum(std::vector<double> values) const {
+    return world_size > 1 && sum_over_processes ? sum_over_processes(values) : values;
+  }
 };
 
 // Which metric picks the best checkpoint (and drives early stopping).
