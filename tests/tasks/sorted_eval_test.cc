@@ -74,13 +74,27 @@ std::shared_ptr<Tokenizer> uncased() {
   return std::shared_ptr<Tokenizer>(load_tokenizer(shared_path("data/bert-vocab/bert-base-uncased-vocab.txt")).release());
 }
 
-TEST(SortedEval, ClassificationEqualsOneExampleBatchesInInputOrder) {
-  BERTKIT_NEED_SHARED("data/glue/SST-2/dev.tsv");
+// Classification on the first 40 SST-2 dev sentences.
+std::unique_ptr<Task> sst2_head_task() {
   TaskInputs in;
   in.tokenizer = uncased();
   in.task = {{"labels", {"0", "1"}}};
   in.data = {{"eval", head_of(shared_path("data/glue/SST-2/dev.tsv"), 40, "dev.tsv")}};
-  auto task = make_classification_task(in);
+  return make_classification_task(in);
+}
+
+// NER on the first 600 lines of CoNLL-2003 valid (cased vocabulary).
+std::unique_ptr<Task> conll_head_task() {
+  TaskInputs in;
+  in.tokenizer = std::shared_ptr<Tokenizer>(load_tokenizer(shared_path("data/bert-vocab/bert-base-cased-vocab.txt")).release());
+  in.task = nlohmann::json::object();
+  in.data = {{"eval", head_of(shared_path("data/conll2003/valid.txt"), 600, "valid.txt")}};
+  return make_ner_task(in);
+}
+
+TEST(SortedEval, ClassificationEqualsOneExampleBatchesInInputOrder) {
+  BERTKIT_NEED_SHARED("data/glue/SST-2/dev.tsv");
+  auto task = sst2_head_task();
   auto model = small_model(*task, task->architecture());
   EvalRun one = evaluate_with(*task, *model, 1);
   EvalRun sorted = evaluate_with(*task, *model, 16);
@@ -101,11 +115,7 @@ TEST(SortedEval, ClassificationEqualsOneExampleBatchesInInputOrder) {
 
 TEST(SortedEval, NerEqualsOneSentenceBatchesInInputOrder) {
   BERTKIT_NEED_SHARED("data/conll2003/valid.txt");
-  TaskInputs in;
-  in.tokenizer = std::shared_ptr<Tokenizer>(load_tokenizer(shared_path("data/bert-vocab/bert-base-cased-vocab.txt")).release());
-  in.task = nlohmann::json::object();
-  in.data = {{"eval", head_of(shared_path("data/conll2003/valid.txt"), 600, "valid.txt")}};
-  auto task = make_ner_task(in);
+  auto task = conll_head_task();
   auto model = small_model(*task, task->architecture());
   EvalRun one = evaluate_with(*task, *model, 1);
   EvalRun sorted = evaluate_with(*task, *model, 8);
@@ -191,11 +201,7 @@ void expect_rows_shared_out(const TwoProcessSum& summer, std::size_t rows) {
 
 TEST(SortedEval, TwoProcessesShareOutClassificationBatches) {
   BERTKIT_NEED_SHARED("data/glue/SST-2/dev.tsv");
-  TaskInputs in;
-  in.tokenizer = uncased();
-  in.task = {{"labels", {"0", "1"}}};
-  in.data = {{"eval", head_of(shared_path("data/glue/SST-2/dev.tsv"), 40, "dev.tsv")}};
-  auto task = make_classification_task(in);
+  auto task = sst2_head_task();
   auto model = small_model(*task, task->architecture());
   EvalRun one = evaluate_with(*task, *model, 8);
   TwoProcessSum summer;
@@ -212,11 +218,7 @@ TEST(SortedEval, TwoProcessesShareOutClassificationBatches) {
 
 TEST(SortedEval, TwoProcessesShareOutNerBatches) {
   BERTKIT_NEED_SHARED("data/conll2003/valid.txt");
-  TaskInputs in;
-  in.tokenizer = std::shared_ptr<Tokenizer>(load_tokenizer(shared_path("data/bert-vocab/bert-base-cased-vocab.txt")).release());
-  in.task = nlohmann::json::object();
-  in.data = {{"eval", head_of(shared_path("data/conll2003/valid.txt"), 600, "valid.txt")}};
-  auto task = make_ner_task(in);
+  auto task = conll_head_task();
   auto model = small_model(*task, task->architecture());
   EvalRun one = evaluate_with(*task, *model, 8);
   TwoProcessSum summer;
