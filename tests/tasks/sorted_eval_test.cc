@@ -92,6 +92,22 @@ std::unique_ptr<Task> conll_head_task() {
   return make_ner_task(in);
 }
 
+// Question answering on the first 3 paragraphs of SQuAD v1.1 dev, in windows
+// of 128 tokens (stride 64), so most questions span several features.
+std::unique_ptr<Task> squad_head_task() {
+  nlohmann::json dev = json::load_file(shared_path("data/squad/dev-v1.1.part1.json"));
+  auto& paragraphs = dev["data"][0]["paragraphs"];
+  paragraphs.erase(paragraphs.begin() + 3, paragraphs.end());
+  dev["data"].erase(dev["data"].begin() + 1, dev["data"].end());
+  const std::string path = make_temp_dir("bertkit-sorted-eval") + "/squad-head.json";
+  json::save_file(path, dev);
+  TaskInputs in;
+  in.tokenizer = uncased();
+  in.task = {{"max_seq_length", 128}, {"doc_stride", 64}};
+  in.data = {{"eval", path}};
+  return make_qa_task(in);
+}
+
 TEST(SortedEval, ClassificationEqualsOneExampleBatchesInInputOrder) {
   BERTKIT_NEED_SHARED("data/glue/SST-2/dev.tsv");
   auto task = sst2_head_task();
@@ -229,6 +245,22 @@ TEST(SortedEval, TwoProcessesShareOutNerBatches) {
     EXPECT_EQ(two.predictions[i]["predictions"], one.predictions[i]["predictions"]) << i;
   for (const char* k : {"f1", "precision", "recall", "accuracy"}) EXPECT_EQ(two.metrics.at(k), one.metrics.at(k)) << k;
   EXPECT_NEAR(two.metrics.at("loss"), one.metrics.at("loss"), 1e-6);
+}
+
+TEST(SortedEval, TwoProcessesShareOutQaFeatures) {
+  BERTKIT_NEED_SHARED("data/squad/dev-v1.1.part1.json");
+  auto task = squad_head_task();
+  auto model = small_model(*task, task->architecture());
+  EvalRun one = evaluate_with(*task, *model, 8);
+  TwoProcessSum summer;
+  EvalRun two = evaluate_as_two_processes(*task, *model, summer);
+  ASSERT_GT(one.predictions.size(), 10u);
+  ASSERT_EQ(two.predictions.size(), one.predictions.size());
+  for (std::size_t i = 0; i < one.predictions.size(); ++i) {
+    EXPECT_EQ(two.predictions[i]["id"], one.predictions[i]["id"]) << i;
+    EXPECT_EQ(two.predictions[i]["prediction_text"], one.predictions[i]["prediction_text"]) << i;
+  }
+  for (const char* k : {"exact", "f1", "total"}) EXPECT_EQ(two.metrics.at(k), one.metrics.at(k)) << k;
 }
 
 }  // namespace
