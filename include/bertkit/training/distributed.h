@@ -54,9 +54,10 @@ class Distributed {
   virtual std::vector<double> all_reduce_sum(const std::vector<double>& values) { return values; }
   // Rank 0's values on every process (metrics that must agree everywhere).
   virtual std::vector<double> broadcast_values(const std::vector<double>& values) { return values; }
-  // Rank 0's metric values under the same names (every rank evaluates the
-  // whole eval set, so accuracy/F1/seqeval/SQuAD see every prediction; this
-  // makes sure all ranks take the same decisions from them).
+  // Rank 0's metric values under the same names (each rank computes the whole
+  // eval set's metrics from the ranks' shared-out batches, EvalOptions::
+  // sum_over_processes; this makes sure all ranks take the same decisions
+  // from them, to the last bit).
   std::map<std::string, double> broadcast_metrics(const std::map<std::string, double>& metrics);
   // Copy rank 0's tensors to every process (initial weights).
   virtual void broadcast(const std::vector<torch::Tensor>& tensors) {}
