@@ -153,9 +153,7 @@ class ClassificationTask : public Task {
       for (std::size_t k = 0; k < idx.size(); ++k) logit_rows[idx[k]] = row_vector(logits[static_cast<int64_t>(k)]);
     });
     gather_rows(logit_rows, o);
-    const std::vector<double> loss_sums = o.sum({loss_sum, static_cast<double>(loss_count)});
-    loss_sum = loss_sums[0];
-    loss_count = static_cast<int64_t>(loss_sums[1]);
+    sum_loss_over_processes(loss_sum, loss_count, o);
     for (int64_t i = 0; i < n; ++i) {
       if (logit_rows[i].empty()) continue;  // after max_batches
       const auto& ex = eval_.examples[i];

@@ -57,7 +57,7 @@ void for_batches(int64_t n, const EvalOptions& o, Length&& length_of, F&& f) {
 // (values of float or int32 rows pass through double exactly).
 template <class T>
 void gather_rows(std::vector<std::vector<T>>& rows, const EvalOptions& o) {
-  if (o.world_size <= 1 || !o.sum_over_processes) return;
+  if (!o.shared_out()) return;
   std::vector<double> lengths(rows.size());
   for (std::size_t i = 0; i < rows.size(); ++i) lengths[i] = static_cast<double>(rows[i].size());
   lengths = o.sum(lengths);  // each row is filled on one process only
@@ -70,6 +70,13 @@ void gather_rows(std::vector<std::vector<T>>& rows, const EvalOptions& o) {
     rows[i].resize(offset[i + 1] - offset[i]);
     for (std::size_t k = 0; k < rows[i].size(); ++k) rows[i][k] = static_cast<T>(flat[offset[i] + k]);
   }
+}
+
+// A loss summed over examples (or tokens) and their count: over every process.
+inline void sum_loss_over_processes(double& loss_sum, int64_t& loss_count, const EvalOptions& o) {
+  const std::vector<double> sums = o.sum({loss_sum, static_cast<double>(loss_count)});
+  loss_sum = sums[0];
+  loss_count = static_cast<int64_t>(sums[1]);
 }
 
 }  // namespace bertkit

@@ -107,7 +107,6 @@ class NerTask : public Task {
     std::vector<std::vector<int32_t>> token_preds(eval_.features.size());
     double loss_sum = 0;
     int64_t loss_count = 0;
-    std::vector<uint8_t> done(eval_.features.size(), 0);
     auto length_of = [&](int64_t i) { return eval_.features[i].input_ids.size(); };
     for_batches(static_cast<int64_t>(eval_.features.size()), o, length_of, [&](const std::vector<int64_t>& idx) {
       Batch b = collate(eval_, idx).to(o.device);
@@ -123,10 +122,7 @@ class NerTask : public Task {
       }
     });
     gather_rows(token_preds, o);
-    for (std::size_t i = 0; i < token_preds.size(); ++i) done[i] = !token_preds[i].empty();  // [CLS] [SEP] at least
-    const std::vector<double> loss_sums = o.sum({loss_sum, static_cast<double>(loss_count)});
-    loss_sum = loss_sums[0];
-    loss_count = static_cast<int64_t>(loss_sums[1]);
+    sum_loss_over_processes(loss_sum, loss_count, o);
     std::vector<std::vector<std::string>> gold, predt;
     std::vector<nlohmann::json> rows;
     const int32_t o_id = ids_.count("O") ? ids_.at("O") : 0;
@@ -135,7 +131,7 @@ class NerTask : public Task {
       std::vector<std::vector<int32_t>> preds;
       bool complete = true;
       for (std::size_t fi : eval_.by_sentence[s]) {
-        complete = complete && done[fi];
+        complete = complete && !token_preds[fi].empty();  // evaluated: [CLS] [SEP] at least
         wins.push_back(&eval_.features[fi]);
         preds.push_back(token_preds[fi]);
       }

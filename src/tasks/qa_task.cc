@@ -94,7 +94,6 @@ class QaTask : public Task {
   Metrics evaluate(BertPreTrainedModelImpl& model, const EvalOptions& o) override {
     BERTKIT_CHECK_INPUT(has_eval(), "data.eval: no evaluation file set");
     std::vector<std::vector<float>> sl(eval_.features.size()), el(eval_.features.size());
-    std::vector<uint8_t> done(eval_.features.size(), 0);
     auto length_of = [&](int64_t i) { return eval_.features[i].input_ids.size(); };
     for_batches(static_cast<int64_t>(eval_.features.size()), o, length_of, [&](const std::vector<int64_t>& idx) {
       Batch b = collate(eval_, idx, false).to(o.device);
@@ -108,7 +107,6 @@ class QaTask : public Task {
     });
     gather_rows(sl, o);
     gather_rows(el, o);
-    for (std::size_t i = 0; i < sl.size(); ++i) done[i] = !sl[i].empty();  // [CLS] [SEP] at least
     std::vector<SquadEvalItem> items;
     std::vector<nlohmann::json> rows;
     for (std::size_t x = 0; x < eval_.examples.size(); ++x) {
@@ -116,7 +114,7 @@ class QaTask : public Task {
       std::vector<std::vector<float>> s, e;
       bool complete = !eval_.by_example[x].empty();
       for (std::size_t fi : eval_.by_example[x]) {
-        complete = complete && done[fi];
+        complete = complete && !sl[fi].empty();  // evaluated: [CLS] [SEP] at least
         fs.push_back(&eval_.features[fi]);
         s.push_back(sl[fi]);
         e.push_back(el[fi]);

@@ -88,9 +88,10 @@ struct EvalOptions {
   int rank = 0;
   int world_size = 1;
   std::function<std::vector<double>(const std::vector<double>&)> sum_over_processes;
-  bool runs_batch(int64_t batch) const { return world_size <= 1 || batch % world_size == rank; }
+  bool shared_out() const { return world_size > 1 && sum_over_processes != nullptr; }
+  bool runs_batch(int64_t batch) const { return !shared_out() || batch % world_size == rank; }
   std::vector<double> sum(std::vector<double> values) const {
-    return world_size > 1 && sum_over_processes ? sum_over_processes(values) : values;
+    return shared_out() ? sum_over_processes(values) : values;
   }
 };
 
