@@ -215,52 +215,53 @@ void expect_rows_shared_out(const TwoProcessSum& summer, std::size_t rows) {
   EXPECT_GT(mine[1], 0u);
 }
 
+// One process, then two sharing the batches out, on the same model (batch 8).
+struct OneAndTwo {
+  EvalRun one, two;
+};
+OneAndTwo evaluate_as_one_and_two(Task& task, TwoProcessSum& summer) {
+  auto model = small_model(task, task.architecture());
+  EvalRun one = evaluate_with(task, *model, 8);
+  return {one, evaluate_as_two_processes(task, *model, summer)};
+}
+
+// The same predictions, compared under `fields`, and exactly the same `metrics`.
+void expect_same_results(const OneAndTwo& r, std::initializer_list<const char*> fields,
+                         std::initializer_list<const char*> metrics) {
+  ASSERT_EQ(r.two.predictions.size(), r.one.predictions.size());
+  for (std::size_t i = 0; i < r.one.predictions.size(); ++i)
+    for (const char* f : fields) EXPECT_EQ(r.two.predictions[i][f], r.one.predictions[i][f]) << f << " " << i;
+  for (const char* k : metrics) EXPECT_EQ(r.two.metrics.at(k), r.one.metrics.at(k)) << k;
+}
+
 TEST(SortedEval, TwoProcessesShareOutClassificationBatches) {
   BERTKIT_NEED_SHARED("data/glue/SST-2/dev.tsv");
   auto task = sst2_head_task();
-  auto model = small_model(*task, task->architecture());
-  EvalRun one = evaluate_with(*task, *model, 8);
   TwoProcessSum summer;
-  EvalRun two = evaluate_as_two_processes(*task, *model, summer);
+  OneAndTwo r = evaluate_as_one_and_two(*task, summer);
   expect_rows_shared_out(summer, 40);
-  ASSERT_EQ(two.predictions.size(), 40u);
-  for (std::size_t i = 0; i < 40; ++i) {
-    EXPECT_EQ(two.predictions[i]["prediction"], one.predictions[i]["prediction"]) << i;
-    EXPECT_EQ(two.predictions[i]["score"], one.predictions[i]["score"]) << i;
-  }
-  for (const char* k : {"accuracy", "f1", "mcc"}) EXPECT_EQ(two.metrics.at(k), one.metrics.at(k)) << k;
-  EXPECT_NEAR(two.metrics.at("loss"), one.metrics.at("loss"), 1e-6);
+  ASSERT_EQ(r.one.predictions.size(), 40u);
+  expect_same_results(r, {"prediction", "score"}, {"accuracy", "f1", "mcc"});
+  EXPECT_NEAR(r.two.metrics.at("loss"), r.one.metrics.at("loss"), 1e-6);
 }
 
 TEST(SortedEval, TwoProcessesShareOutNerBatches) {
   BERTKIT_NEED_SHARED("data/conll2003/valid.txt");
   auto task = conll_head_task();
-  auto model = small_model(*task, task->architecture());
-  EvalRun one = evaluate_with(*task, *model, 8);
   TwoProcessSum summer;
-  EvalRun two = evaluate_as_two_processes(*task, *model, summer);
-  ASSERT_GT(one.predictions.size(), 10u);
-  ASSERT_EQ(two.predictions.size(), one.predictions.size());
-  for (std::size_t i = 0; i < one.predictions.size(); ++i)
-    EXPECT_EQ(two.predictions[i]["predictions"], one.predictions[i]["predictions"]) << i;
-  for (const char* k : {"f1", "precision", "recall", "accuracy"}) EXPECT_EQ(two.metrics.at(k), one.metrics.at(k)) << k;
-  EXPECT_NEAR(two.metrics.at("loss"), one.metrics.at("loss"), 1e-6);
+  OneAndTwo r = evaluate_as_one_and_two(*task, summer);
+  ASSERT_GT(r.one.predictions.size(), 10u);
+  expect_same_results(r, {"predictions"}, {"f1", "precision", "recall", "accuracy"});
+  EXPECT_NEAR(r.two.metrics.at("loss"), r.one.metrics.at("loss"), 1e-6);
 }
 
 TEST(SortedEval, TwoProcessesShareOutQaFeatures) {
   BERTKIT_NEED_SHARED("data/squad/dev-v1.1.part1.json");
   auto task = squad_head_task();
-  auto model = small_model(*task, task->architecture());
-  EvalRun one = evaluate_with(*task, *model, 8);
   TwoProcessSum summer;
-  EvalRun two = evaluate_as_two_processes(*task, *model, summer);
-  ASSERT_GT(one.predictions.size(), 10u);
-  ASSERT_EQ(two.predictions.size(), one.predictions.size());
-  for (std::size_t i = 0; i < one.predictions.size(); ++i) {
-    EXPECT_EQ(two.predictions[i]["id"], one.predictions[i]["id"]) << i;
-    EXPECT_EQ(two.predictions[i]["prediction_text"], one.predictions[i]["prediction_text"]) << i;
-  }
-  for (const char* k : {"exact", "f1", "total"}) EXPECT_EQ(two.metrics.at(k), one.metrics.at(k)) << k;
+  OneAndTwo r = evaluate_as_one_and_two(*task, summer);
+  ASSERT_GT(r.one.predictions.size(), 10u);
+  expect_same_results(r, {"id", "prediction_text"}, {"exact", "f1", "total"});
 }
 
 }  // namespace
